@@ -59,8 +59,11 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     )
 
 
-def make_loader(dataset, batch_size: int, collate: Callable, shuffle: bool = False) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
+def make_loader(dataset, batch_size: int, collate: Callable, shuffle: bool = False, seed: int = 0) -> DataLoader:
+    # Its own generator: starting an iterator would otherwise draw from the global RNG that dropout
+    # uses, and a resumed run starts one more iterator than an uninterrupted one.
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(seed))
 
 
 def default_loss(model, batch) -> torch.Tensor:
@@ -81,8 +84,8 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
           loss_fn: Callable = default_loss, extra_modules: tuple = ()) -> TrainResult:
     """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir."""
     checkpoints = run_dir / "checkpoints"
-    train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True)
-    eval_loader = make_loader(validation_set, config.eval_batch_size, collate)
+    train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True, seed=config.seed)
+    eval_loader = make_loader(validation_set, config.eval_batch_size, collate, seed=config.seed)
     trainable = [model, *extra_modules]
     raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate)
     *prepared, optimizer, train_loader, eval_loader = accelerator.prepare(
@@ -113,9 +116,9 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
                     disable=not accelerator.is_local_main_process)
     while state["epoch"] < config.epochs:
         epoch_start = time.perf_counter()
-        train_loader.set_epoch(state["epoch"])
         loader = (accelerator.skip_first_batches(train_loader, state["batch_in_epoch"])
                   if state["batch_in_epoch"] else train_loader)
+        loader.set_epoch(state["epoch"])  # seeds this epoch's shuffle (a skipping loader starts at epoch 0)
         model.train()
         for module in extra:
             module.train()

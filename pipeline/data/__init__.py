@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import datasets
-from datasets import ClassLabel, DatasetDict
+from datasets import ClassLabel, Dataset, DatasetDict
 
 from ..errors import UsageError
 from ..hub import require_hub
@@ -141,10 +141,16 @@ def _load_files(files: dict[str, str]) -> DatasetDict:
         raise UsageError(f"split files mix formats ({', '.join(sorted(suffixes))}); give them all in one format")
     suffix = suffixes.pop()
     options = {"sep": "\t", "quoting": 3} if suffix == ".tsv" else {}
-    try:
-        return datasets.load_dataset(BUILDERS[suffix], data_files=files, **options)
-    except (ValueError, datasets.exceptions.DatasetGenerationError) as error:
-        raise UsageError(f"could not read {', '.join(files.values())}: {str(error).splitlines()[0]}") from None
+    loaded = DatasetDict()
+    for split, name in files.items():  # one by one, so that an empty file is named as such
+        try:
+            loaded[split] = datasets.load_dataset(BUILDERS[suffix], data_files={split: name}, split=split, **options)
+        except (ValueError, datasets.exceptions.DatasetGenerationError) as error:
+            if "corresponds to no data" in str(error):
+                loaded[split] = Dataset.from_dict({})
+            else:
+                raise UsageError(f"could not read {split} file '{name}': {str(error).splitlines()[0]}") from None
+    return loaded
 
 
 def _check_utf8(path: Path) -> None:

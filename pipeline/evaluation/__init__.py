@@ -94,7 +94,8 @@ def measure_speed(model: torch.nn.Module, tokenizer, texts: list[str], device: t
 def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate, accelerator: Accelerator,
                   batch_size: int, max_length: int, seed: int = 0) -> dict:
     """Test metrics with breakdowns, plus speed measured on the main process (one device)."""
-    loader = accelerator.prepare(DataLoader(encoded_test, batch_size=batch_size, collate_fn=collate))
+    loader = accelerator.prepare(DataLoader(encoded_test, batch_size=batch_size, collate_fn=collate,
+                                            generator=torch.Generator().manual_seed(seed)))
     logits = predict(model, loader, accelerator)
     test = task.splits["test"]
     phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None

@@ -1,0 +1,53 @@
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+# A fast fine-tune: tiny model, a few hundred rows.
+TINY = ["--model", "bert-tiny", "--epochs", "1", "--max_train_samples", "240", "--max_eval_samples", "80",
+        "--learning_rate", "1e-3", "--batch_size", "16"]
+
+
+def shared(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state():
+    """Recipes run in-process build an Accelerator; its state is a process-wide singleton."""
+    yield
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(True)
+
+
+def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
+    """Run recipes/<recipe>.py in this process; the exit status (0 when main returns)."""
+    argv = sys.argv
+    sys.argv = [recipe, *args]
+    try:
+        runpy.run_path(str(ROOT / "recipes" / f"{recipe}.py"), run_name="__main__")
+        return 0
+    except SystemExit as exit_:
+        return exit_.code or 0
+    finally:
+        sys.argv = argv
+
+
+def launch(recipe: str, args: list[str], processes: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run a recipe the way users do, through `accelerate launch`."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if processes > 1:
+        command.append("--multi_gpu")
+    command += [str(ROOT / "recipes" / f"{recipe}.py"), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1" if processes > 1 else os.environ.get("OMP_NUM_THREADS", "2")}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)

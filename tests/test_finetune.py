@@ -1,0 +1,152 @@
+"""The fine-tuning recipe as users run it: accelerate launch, records, resume, two processes, bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT, TINY, launch, run_recipe, shared
+
+
+def only_run(outputs):
+    runs = [p for p in outputs.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One real fine-tune of the pretrained MiniLM on part of the built-in data: YAML config, a flag overrides it."""
+    outputs = tmp_path_factory.mktemp("outputs")
+    config = outputs.parent / "small.yaml"
+    config.write_text("model: minilm\nlearning_rate: 0.0001\nepochs: 2\nbatch_size: 16\nmax_train_samples: 2400\n"
+                      "max_eval_samples: 400\n")
+    result = launch("finetune", ["--config", str(config), "--epochs", "1", "--output_dir", str(outputs)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, only_run(outputs)
+
+
+def test_end_to_end_fine_tune_learns_and_records(finished):
+    result, run = finished
+    record = json.loads((run / "results.json").read_text())
+    metrics = record["metrics"]
+    assert metrics["accuracy"] > 0.75, metrics  # chance is 0.5
+    low, high = metrics["accuracy_ci95"]
+    assert low < metrics["accuracy"] < high
+    assert set(metrics["per_phenomenon"]) == {"plain", "negation", "intensity", "contrast", "context", "distractor"}
+    assert metrics["per_phenomenon"]["plain"] > 0.8
+    assert record["config"]["epochs"] == 1 and record["config"]["learning_rate"] == 0.0001  # flag beats YAML
+    assert record["task"]["fingerprint"] and record["parameters"] == 22_713_986
+    assert record["versions"]["torch"] == "2.13.0+cpu" or record["versions"]["torch"].startswith("2.13.0")
+    assert record["timings"]["seconds_per_epoch"] > 0 and metrics["speed"]["samples_per_second"] > 0
+    assert len(record["validation"]["history"]) == 1
+    assert not (run / "checkpoints").exists()
+    assert "test accuracy" in result.stdout
+
+
+def test_saved_model_works_with_transformers_pipeline(finished):
+    from transformers import pipeline
+
+    _, run = finished
+    classifier = pipeline("text-classification", model=str(run / "model"))
+    predictions = classifier(["the acting was superb .", "the plot was dull ."])
+    assert {p["label"] for p in predictions} <= {"negative", "positive"}
+    assert predictions[0]["label"] == "positive" and predictions[1]["label"] == "negative"
+    card = (run / "model" / "README.md").read_text()
+    assert "accuracy" in card and "pipeline_tag: text-classification" in card
+
+
+def weights(run):
+    return load_file(run / "model" / "model.safetensors")
+
+
+def test_resume_continues_exactly(tmp_path):
+    args = TINY + ["--epochs", "2", "--checkpoint_every", "5", "--keep_checkpoints"]
+    straight = tmp_path / "straight"
+    assert launch("finetune", args + ["--output_dir", str(straight)]).returncode == 0
+    run = only_run(straight)
+    steps = sorted(p.name for p in (run / "checkpoints").glob("step-*"))
+    assert len(steps) >= 4
+    # Make the state a crash in the second epoch leaves: checkpoints up to step 20, no model, no record.
+    crashed = tmp_path / "crashed"
+    shutil.copytree(run, crashed / run.name)
+    for name in ("results.json", "model"):
+        path = crashed / run.name / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for checkpoint in (crashed / run.name / "checkpoints").glob("step-*"):
+        if int(checkpoint.name.split("-")[1]) > 20:
+            shutil.rmtree(checkpoint)
+    resumed = launch("finetune", args + ["--output_dir", str(crashed), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from" in resumed.stdout and "step-0000020" in resumed.stdout
+    a, b = weights(run), weights(crashed / run.name)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
+    common = ["--model", "bert-tiny", "--epochs", "1", "--max_train_samples", "256", "--max_eval_samples", "64",
+              "--learning_rate", "1e-3", "--dropout", "0"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    single = launch("finetune", common + ["--batch_size", "16", "--output_dir", str(one)])
+    double = launch("finetune", common + ["--batch_size", "8", "--output_dir", str(two)], processes=2)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert double.returncode == 0, double.stderr[-3000:]
+    record = json.loads((only_run(two) / "results.json").read_text())
+    assert record["device"]["processes"] == 2 and "MULTI_CPU" in record["device"]["distributed"]
+    a, b = weights(only_run(one)), weights(only_run(two))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
+
+
+BAD = [
+    (["--train_file", "missing.csv"], "does not exist"),
+    (["--dataset", "{sst2}", "--text_column", "body"], "column 'body' not found"),
+    (["--model", "no-such-model"], "use a local path or a preset"),
+    (["--dataset", "imdb"], "Hugging Face Hub is unreachable"),
+    (["--dataset", "{latin1}"], "not UTF-8"),
+    (["--dataset", "{one_class}"], "single class"),
+    (["--dataset", "{empty_test}"], "test split"),
+    (["--dataset", "{unknown_label}"], "that the train split does not have"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
+def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folders = {"latin1": "text,label\ncaf\xe9,0\nbar,1\n", "one_class": "text,label\na,0\nb,0\n",
+               "unknown_label": "text,label\na,0\nb,1\n"}
+    for name, train in folders.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.csv").write_bytes(train.encode("latin-1"))
+        (tmp_path / name / "test.csv").write_text("text,label\nc,5\n" if name == "unknown_label" else train)
+    (tmp_path / "empty_test").mkdir()
+    (tmp_path / "empty_test" / "train.csv").write_text("text,label\na,0\nb,1\n")
+    (tmp_path / "empty_test" / "test.csv").write_text("text,label\n")
+    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test"]}
+    paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
+    if "{sst2}" in args:
+        shared("sst2")
+    args = [a.format(**paths) for a in args]
+    outputs = tmp_path / "outputs"
+    capsys.readouterr()
+    status = run_recipe("finetune", [*TINY, *args, "--output_dir", str(outputs)])
+    err = capsys.readouterr().err
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err
+    assert not outputs.exists() or not any(outputs.iterdir())
+
+
+def test_help_lists_every_option():
+    result = subprocess.run([sys.executable, str(ROOT / "recipes" / "finetune.py"), "--help"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0
+    for flag in ("--dataset", "--model", "--epochs", "--checkpoint_every", "--resume", "--config",
+                 "--mixed_precision", "--report_to", "--max_train_samples", "--dropout"):
+        assert flag in result.stdout
