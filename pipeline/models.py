@@ -153,6 +153,7 @@ SPECIALS = {
                   "mask_token": "[MASK]"},
     "bpe": {"pad_token": "<|pad|>", "unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
             "eos_token": "<|endoftext|>"},
+    "wordlevel": {"pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"},
     "unigram": {"pad_token": "<pad>", "unk_token": "<unk>", "cls_token": "<cls>", "sep_token": "<sep>",
                 "mask_token": "<mask>", "bos_token": "<s>", "eos_token": "</s>"},
 }
@@ -179,6 +180,12 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> 
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
         tok.decoder = decoders.WordPiece()
+    elif kind == "wordlevel":  # whole words, for recurrent models with their own vocabulary
+        tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.train_from_iterator(texts, trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=special_list,
+                                                                 show_progress=False))
     elif kind == "bpe":
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -61,7 +61,7 @@ def slug(text: str) -> str:
 def start_run(options: RunOptions, recipe: str, parts: list[str], config: dict, accelerator: Accelerator) -> Run:
     """Pick the run folder: a new one (never an existing one) or, with --resume, the latest unfinished one."""
     digest = config_hash(config)
-    base = options.run_name or "-".join([recipe, *map(slug, parts), digest])
+    base = run_base(options, recipe, parts, config)
     chosen = [None]
     if accelerator.is_main_process:
         chosen[0] = _choose_folder(Path(options.output_dir), base, options.resume)
@@ -72,12 +72,36 @@ def start_run(options: RunOptions, recipe: str, parts: list[str], config: dict, 
     return Run(folder.name, folder, config, digest, time.time())
 
 
-def _choose_folder(root: Path, base: str, resume: bool) -> Path:
+def run_base(options: RunOptions, recipe: str, parts: list[str], config: dict) -> str:
+    return options.run_name or "-".join([recipe, *map(slug, parts), config_hash(config)])
+
+
+def _runs(root: Path, base: str) -> list[Path]:
+    """Folders of one config (base, base-2, base-3...), oldest first."""
     pattern = re.compile(re.escape(base) + r"(-\d+)?$")
-    existing = sorted((p for p in root.glob(base + "*") if pattern.match(p.name)),
-                      key=lambda p: int(p.name[len(base) + 1:] or 1) if p.name != base else 1)
+    return sorted((p for p in root.glob(base + "*") if pattern.match(p.name)),
+                  key=lambda p: int(p.name[len(base) + 1:] or 1) if p.name != base else 1)
+
+
+def _unfinished(folders: list[Path]) -> list[Path]:
+    return [p for p in folders if not (p / RECORD).exists() and (p / "checkpoints").is_dir()]
+
+
+def has_unfinished(options: RunOptions, recipe: str, parts: list[str], config: dict) -> bool:
+    return bool(_unfinished(_runs(Path(options.output_dir), run_base(options, recipe, parts, config))))
+
+
+def finished_record(options: RunOptions, recipe: str, parts: list[str], config: dict) -> dict | None:
+    """The newest finished record of this exact config, if any."""
+    done = [p for p in _runs(Path(options.output_dir), run_base(options, recipe, parts, config))
+            if (p / RECORD).is_file()]
+    return {**json.loads((done[-1] / RECORD).read_text()), "run_dir": str(done[-1])} if done else None
+
+
+def _choose_folder(root: Path, base: str, resume: bool) -> Path:
+    existing = _runs(root, base)
     if resume:
-        unfinished = [p for p in existing if not (p / RECORD).exists() and (p / "checkpoints").is_dir()]
+        unfinished = _unfinished(existing)
         if not unfinished:
             raise UsageError(f"--resume: no unfinished run '{base}' with checkpoints under {root}; "
                              "run without --resume to start afresh")
@@ -149,6 +173,12 @@ def save_model(run: Run, model, tokenizer, record: dict) -> Path:
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
     return final
+
+
+def folder_size_mb(folder: str | Path) -> float | None:
+    """Size on disk of a saved model folder, in MB (10^6 bytes)."""
+    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1e6 if files else None
 
 
 def write_record(run: Run, record: dict) -> Path:

@@ -30,3 +30,18 @@ def result_rows(record: dict) -> list[dict]:
              {"metric": "samples/s (inference)", "value": f"{metrics['speed']['samples_per_second']:.1f}"},
              {"metric": "seconds per epoch", "value": f"{record['timings']['seconds_per_epoch']:.1f}"}]
     return rows
+
+
+def comparison_table(rows: list[dict]) -> str:
+    """Teacher against students: accuracy with interval, size, speed, retention, per-phenomenon accuracy."""
+    phenomena = list(rows[0].get("per_phenomenon", {}))
+    shown = []
+    for row in rows:
+        low, high = row["ci95"]
+        size = row.get("size_mb")
+        shown.append({"model": row["model"], "accuracy [95% CI]": f"{row['accuracy']:.4f} [{low:.4f}, {high:.4f}]",
+                      "parameters": row["parameters"], "MB": f"{size:.1f}" if size else None,
+                      "samples/s": f"{row['samples_per_second']:.1f}", "retention": f"{row['retention']:.3f}",
+                      "speed-up": f"{row['speedup']:.2f}x",
+                      **{p: row["per_phenomenon"].get(p) for p in phenomena}})
+    return markdown_table(shown, list(shown[0]))

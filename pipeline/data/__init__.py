@@ -265,12 +265,15 @@ def _fingerprint(splits: DatasetDict, label_names: list[str]) -> str:
 
 def encode(task: Task, tokenizer, max_length: int) -> DatasetDict:
     """Tokenize every split (cached by datasets); padding is left to the collator, per batch."""
+    return DatasetDict({split: encode_rows(rows, tokenizer, max_length) for split, rows in task.splits.items()})
+
+
+def encode_rows(rows: Dataset, tokenizer, max_length: int) -> Dataset:
+    """Rows with `text` (and `text_pair`) and `label` -> the model's inputs and `labels`."""
 
     def tokenize(batch):
-        pair = batch["text_pair"] if task.is_pair else None
-        return tokenizer(batch["text"], pair, truncation=True, max_length=max_length)
+        return tokenizer(batch["text"], batch.get("text_pair"), truncation=True, max_length=max_length)
 
-    keep = {"input_ids", "attention_mask", "token_type_ids", "labels"}
-    encoded = task.splits.map(tokenize, batched=True).rename_column("label", "labels")
-    return DatasetDict({split: rows.remove_columns([c for c in rows.column_names if c not in keep])
-                        for split, rows in encoded.items()})
+    keep = {*tokenizer.model_input_names, "label"}
+    encoded = rows.map(tokenize, batched=True)
+    return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")

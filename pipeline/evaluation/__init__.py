@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 METRICS = Path(__file__).parent / "metrics"
 MAIN_METRIC = "accuracy"
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @lru_cache(maxsize=None)
@@ -28,7 +29,7 @@ def predict(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator
     model.eval()
     chunks = []
     for batch in loader:
-        batch = {k: v for k, v in batch.items() if k not in ("labels", "teacher_logits")}
+        batch = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
         logits = model(**batch).logits
         chunks.append(accelerator.gather_for_metrics(logits).float().cpu())
     return torch.cat(chunks).numpy()
