@@ -20,6 +20,9 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None)
     parser = HfArgumentParser(types, description=description,
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--config", default=None, help="A YAML file of options (flags given here override it).")
+    for action in parser._actions:
+        if action.nargs == "+":  # list options: `--teacher a --teacher b` means both
+            action.__class__ = _Repeatable
     argv = sys.argv[1:] if argv is None else argv
     known, _ = parser.parse_known_args(argv)
     if known.config:
@@ -28,6 +31,16 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None)
     instances = [i for i in parser.parse_args_into_dataclasses(args=argv) if dataclasses.is_dataclass(i)]
     config = {k: v for instance in instances for k, v in dataclasses.asdict(instance).items()}
     return instances, config
+
+
+class _Repeatable(argparse.Action):
+    """Like nargs='+', but a repeated flag adds to the list instead of replacing it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        current = getattr(namespace, self.dest, None)
+        given = getattr(namespace, f"_{self.dest}_given", False)
+        setattr(namespace, self.dest, (list(current) if given else []) + list(values))
+        setattr(namespace, f"_{self.dest}_given", True)
 
 
 def _read_yaml(path: Path, parser: argparse.ArgumentParser) -> dict:
