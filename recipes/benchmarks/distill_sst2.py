@@ -28,7 +28,8 @@ def distill(data: str, rows: int, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=4000, help="training rows of SST-2 (teacher and students)")
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "sst2"))
+    parser.add_argument("--data", default="../shared/data/sst2", help="relative to the project root, as the "
+                        "teacher run it reuses was named")
     args = parser.parse_args()
 
     record = distill(args.data, args.rows, [])
