@@ -68,7 +68,7 @@ def start_run(options: RunOptions, recipe: str, parts: list[str], config: dict, 
         chosen[0].mkdir(parents=True, exist_ok=True)
     broadcast_object_list(chosen)
     folder = Path(chosen[0])
-    accelerator.project_configuration.set_directories(str(folder))  # trackers log into the run folder
+    accelerator.project_configuration.project_dir = accelerator.project_configuration.logging_dir = str(folder)
     return Run(folder.name, folder, config, digest, time.time())
 
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 from accelerate import Accelerator, load_checkpoint_in_model
-from accelerate.utils import DataLoaderConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
@@ -49,12 +49,17 @@ class TrainConfig:
 def make_accelerator(config: TrainConfig) -> Accelerator:
     """An Accelerator configured for exact resume; CPU-only machines use gloo for multi-process runs."""
     set_seed(config.seed)
-    multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    multi_cpu = not torch.cuda.is_available() and processes > 1
+    if not torch.cuda.is_available():  # `accelerate launch` sets one thread unless told otherwise: use our share
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // processes))
     return Accelerator(
         cpu=multi_cpu,
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         log_with=config.report_to,
+        # Trackers need a folder now; start_run points it at the run folder before they start.
+        project_config=ProjectConfiguration(project_dir=".", logging_dir="."),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
     )
 
