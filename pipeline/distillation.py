@@ -175,7 +175,9 @@ def load_teacher(name: str, task, data_spec, model_spec, train_config, distill: 
                  accelerator) -> Teacher:
     """A preset is fine-tuned first, unless a finished run of the same data and config is in outputs/."""
     if name in PRESETS and not Path(name).exists():
-        teacher_spec = ModelSpec(model=name, max_length=model_spec.max_length, vocab_size=model_spec.vocab_size)
+        # Only what the teacher shares with the student (the data and input length): student flags
+        # such as --vocab_size or --learning_rate must not change which teacher is found.
+        teacher_spec = ModelSpec(model=name, max_length=model_spec.max_length)
         teacher_train = replace(TrainConfig(), epochs=distill.teacher_epochs, seed=train_config.seed,
                                 mixed_precision=train_config.mixed_precision)
         teacher_options = replace(options, run_name=None, resume=False)

@@ -10,7 +10,8 @@ from transformers import DataCollatorWithPadding
 from .data import Task, encode
 from .evaluation import evaluate_test
 from .models import LoadedModel, ModelSpec, load_model
-from .records import Run, RunOptions, build_record, folder_size_mb, save_model, start_run, write_record
+from .records import (Run, RunOptions, build_record, folder_size_mb, save_model, start_run, write_predictions,
+                      write_record)
 from .training import TrainConfig, default_loss, remove_checkpoints, train
 
 
@@ -33,13 +34,14 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, train_set, encod
     collate = DataCollatorWithPadding(loaded.tokenizer)
     training = train(loaded.model, train_set, encoded["validation"], collate, train_config, accelerator, run.dir,
                      task.label_names, resume=resume, loss_fn=loss_fn, extra_modules=extra_modules)
-    metrics = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate, accelerator,
-                            train_config.eval_batch_size, max_length, train_config.seed)
+    metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate, accelerator,
+                                         train_config.eval_batch_size, max_length, train_config.seed)
     record = build_record(run, recipe, method, task, loaded.info, metrics, training, accelerator,
                           train_config.seed, **extra)
     if accelerator.is_main_process:
         record["size_mb"] = folder_size_mb(save_model(run, accelerator.unwrap_model(loaded.model),
                                                       loaded.tokenizer, record))
+        write_predictions(run, predictions, task.label_names)
         write_record(run, record)
     if not train_config.keep_checkpoints:
         remove_checkpoints(run.dir, accelerator)

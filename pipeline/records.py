@@ -26,6 +26,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .errors import UsageError
 
 RECORD = "results.json"
+PREDICTIONS = "test_predictions.tsv"
 # Options that change where or how a run is kept, not what it computes.
 NOT_HASHED = {"config", "output_dir", "run_name", "resume", "report_to", "keep_checkpoints"}
 PACKAGES = ["torch", "transformers", "datasets", "accelerate", "evaluate", "tokenizers", "gensim", "scikit-learn",
@@ -179,6 +180,13 @@ def folder_size_mb(folder: str | Path) -> float | None:
     """Size on disk of a saved model folder, in MB (10^6 bytes)."""
     files = [p for p in Path(folder).rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files) / 1e6 if files else None
+
+
+def write_predictions(run: Run, predictions, label_names: list[str]) -> Path:
+    """The test split's predictions in the GLUE submission format: index<TAB>prediction."""
+    path = run.dir / PREDICTIONS
+    path.write_text("index\tprediction\n" + "".join(f"{i}\t{label_names[p]}\n" for i, p in enumerate(predictions)))
+    return path
 
 
 def write_record(run: Run, record: dict) -> Path:

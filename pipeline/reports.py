@@ -1,20 +1,25 @@
-"""Tables people read: results printed by recipes, and (later) leaderboards and parameter reports."""
+"""What people read: result tables printed by recipes, the leaderboard and the parameter report (md, csv, html, png)."""
 
 from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     """A Markdown table of `rows`, floats shown to 4 places, missing cells blank."""
 
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return "" if value is None else str(value)
-
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -45,3 +50,156 @@ def comparison_table(rows: list[dict]) -> str:
                       "speed-up": f"{row['speedup']:.2f}x",
                       **{p: row["per_phenomenon"].get(p) for p in phenomena}})
     return markdown_table(shown, list(shown[0]))
+
+
+def leaderboard(records: list[dict]) -> list[dict]:
+    """One table per data set version (fingerprint), rows = runs of one config averaged over seeds."""
+    tables: dict[str, dict] = {}
+    for record in records:
+        fingerprint = record["task"]["fingerprint"]
+        table = tables.setdefault(fingerprint, {"dataset": record["task"]["name"], "fingerprint": fingerprint,
+                                                "groups": {}})
+        config = {k: v for k, v in record["config"].items() if k != "seed"}
+        key = (record["recipe"], record["method"], json.dumps(config, sort_keys=True, default=str))
+        table["groups"].setdefault(key, []).append(record)
+    out = []
+    for table in tables.values():
+        rows = sorted((_row(group) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
+        for rank, row in enumerate(rows, 1):
+            row["rank"] = rank
+        out.append({"dataset": table["dataset"], "fingerprint": table["fingerprint"], "rows": rows})
+    return sorted(out, key=lambda t: t["dataset"])
+
+
+def _row(group: list[dict]) -> dict:
+    first = group[0]
+    accuracy = np.array([r["metrics"]["accuracy"] for r in group])
+    phenomena = {p: float(np.mean([r["metrics"]["per_phenomenon"][p] for r in group]))
+                 for p in first["metrics"].get("per_phenomenon", {})}
+    retention = [r["retention"] for r in group if r.get("retention") is not None]
+    model = first["model"].get("name", "?")
+    if first["method"] == "distill":
+        model = f"{model} (from {first['config'].get('teacher', ['?'])[0]})"
+    return {
+        "model": model, "method": first["method"], "parameters": first["parameters"], "size_mb": first.get("size_mb"),
+        "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else 0.0,
+        "seeds": sorted(r["seed"] for r in group),
+        "ci95": [float(np.mean([r["metrics"]["accuracy_ci95"][i] for r in group])) for i in (0, 1)],
+        "per_phenomenon": phenomena,
+        "samples_per_second": float(np.mean([r["metrics"]["speed"]["samples_per_second"] for r in group])),
+        "retention": float(np.mean(retention)) if retention else None,
+        "runs": [r["run_id"] for r in group],
+    }
+
+
+def leaderboard_markdown(tables: list[dict]) -> str:
+    parts = []
+    for table in tables:
+        phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
+        rows = [{"#": row["rank"], "model": row["model"], "method": row["method"], "parameters": row["parameters"],
+                 "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else None,
+                 "accuracy": f"{row['accuracy']:.4f} ± {row['accuracy_std']:.4f} (n={len(row['seeds'])})",
+                 "95% CI": f"[{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]",
+                 **{p: row["per_phenomenon"][p] for p in phenomena},
+                 "samples/s": f"{row['samples_per_second']:.1f}",
+                 "retention": f"{row['retention']:.3f}" if row["retention"] is not None else None}
+                for row in table["rows"]]
+        parts.append(f"## {table['dataset']} (data fingerprint `{table['fingerprint']}`)\n\n"
+                     + markdown_table(rows, list(rows[0])))
+    return "\n\n".join(parts) + "\n"
+
+
+def leaderboard_csv(tables: list[dict], path: Path) -> None:
+    phenomena = sorted({p for t in tables for r in t["rows"] for p in r["per_phenomenon"]})
+    columns = ["dataset", "fingerprint", "rank", "model", "method", "parameters", "size_mb", "accuracy",
+               "accuracy_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second", "retention", *phenomena]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        for table in tables:
+            for row in table["rows"]:
+                writer.writerow({"dataset": table["dataset"], "fingerprint": table["fingerprint"],
+                                 **{c: row.get(c) for c in columns if c in row}, "n_seeds": len(row["seeds"]),
+                                 "ci95_low": row["ci95"][0], "ci95_high": row["ci95"][1], **row["per_phenomenon"]})
+
+
+def leaderboard_plot(tables: list[dict], path: Path) -> None:
+    """Accuracy against parameters (log axis), one panel per data set."""
+    figure, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4.5), squeeze=False)
+    for axis, table in zip(axes[0], tables):
+        for row in table["rows"]:
+            axis.errorbar(row["parameters"], row["accuracy"], yerr=row["accuracy_std"], fmt="o", capsize=3)
+            axis.annotate(f"{row['model']} ({row['method']})", (row["parameters"], row["accuracy"]),
+                          textcoords="offset points", xytext=(5, 4), fontsize=7)
+        axis.set_xscale("log")
+        axis.set_xlabel("parameters (log scale)")
+        axis.set_ylabel("test accuracy")
+        axis.set_title(f"{table['dataset']} ({table['fingerprint'][:8]})")
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def html_page(title: str, markdown_tables: list[tuple[str, list[dict], list[str]]], image: Path | None) -> str:
+    """A self-contained page: inline style, tables, and the plot embedded as a data URI."""
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for heading, rows, columns in markdown_tables:
+        body.append(f"<h2>{html.escape(heading)}</h2><table><thead><tr>"
+                    + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead><tbody>")
+        for row in rows:
+            body.append("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns) + "</tr>")
+        body.append("</tbody></table>")
+    if image is not None and image.is_file():
+        data = base64.b64encode(image.read_bytes()).decode()
+        body.append(f'<img alt="accuracy against parameters" src="data:image/png;base64,{data}">')
+    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+             "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}"
+             "td:nth-child(2),td:nth-child(3){text-align:left}img{max-width:100%}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def leaderboard_html(tables: list[dict], image: Path | None) -> str:
+    sections = []
+    for table in tables:
+        phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
+        rows = [{"#": r["rank"], "model": r["model"], "method": r["method"], "parameters": r["parameters"],
+                 "MB": r["size_mb"], "accuracy": r["accuracy"], "std": r["accuracy_std"], "seeds": len(r["seeds"]),
+                 "CI low": r["ci95"][0], "CI high": r["ci95"][1], **r["per_phenomenon"],
+                 "samples/s": r["samples_per_second"], "retention": r["retention"]} for r in table["rows"]]
+        columns = ["#", "model", "method", "parameters", "MB", "accuracy", "std", "seeds", "CI low", "CI high",
+                   *phenomena, "samples/s", "retention"]
+        sections.append((f"{table['dataset']} (fingerprint {table['fingerprint']})", rows, columns))
+    return html_page("nlp-road leaderboard", sections, image)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def size_csv(rows: list[dict], columns: list[str], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def size_chart(rows: list[dict], path: Path) -> None:
+    """The course deck's bar chart of model sizes, on a log axis so that GPT-2 XL and MegatronLM fit too."""
+    rows = sorted(rows, key=lambda r: r["parameters"])
+    figure, axis = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.5))
+    colours = ["tab:orange" if r["source"].startswith("run") else "tab:blue" for r in rows]
+    axis.barh([r["model"] for r in rows], [r["parameters"] for r in rows], color=colours)
+    for y, row in enumerate(rows):
+        axis.text(row["parameters"] * 1.1, y, f"{row['parameters'] / 1e6:,.1f}M", va="center", fontsize=7)
+    axis.set_xscale("log")
+    axis.set_xlabel("parameters (log scale); blue: published architectures, orange: runs in outputs/")
+    axis.tick_params(axis="y", labelsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

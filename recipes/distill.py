@@ -46,7 +46,7 @@ def main() -> None:
                 for name in distill.teacher]
     lead = teachers[0]
     lead_collate = DataCollatorWithPadding(lead.loaded.tokenizer)
-    teacher_metrics = evaluate_test(lead.loaded.model, lead.loaded.tokenizer,
+    teacher_metrics, _ = evaluate_test(lead.loaded.model, lead.loaded.tokenizer,
                                     encode(task, lead.loaded.tokenizer, max_length)["test"], task, lead_collate,
                                     accelerator, batch_size, max_length, train_config.seed)
 

@@ -141,7 +141,8 @@ def test_end_to_end_distillation_records_the_comparison(distilled):
 
 def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
     outputs, args, _ = distilled
-    result = launch("distill", [*args, "--no_ablation"])
+    # student-only flags must not change which teacher is found
+    result = launch("distill", [*args, "--no_ablation", "--vocab_size", "500", "--learning_rate", "2e-3"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "teacher: reusing" in result.stdout
     assert len([r for r in outputs.glob("*/results.json") if json.loads(r.read_text())["method"] == "finetune"]) == 1

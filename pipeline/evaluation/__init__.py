@@ -93,8 +93,8 @@ def measure_speed(model: torch.nn.Module, tokenizer, texts: list[str], device: t
 
 
 def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate, accelerator: Accelerator,
-                  batch_size: int, max_length: int, seed: int = 0) -> dict:
-    """Test metrics with breakdowns, plus speed measured on the main process (one device)."""
+                  batch_size: int, max_length: int, seed: int = 0) -> tuple[dict, np.ndarray]:
+    """Test metrics with breakdowns and speed (measured on one device), and the predicted class ids."""
     loader = accelerator.prepare(DataLoader(encoded_test, batch_size=batch_size, collate_fn=collate,
                                             generator=torch.Generator().manual_seed(seed)))
     logits = predict(model, loader, accelerator)
@@ -104,4 +104,4 @@ def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate
     unwrapped = accelerator.unwrap_model(model)
     texts = list(test["text"]) if not task.is_pair else [a + " " + b for a, b in zip(test["text"], test["text_pair"])]
     metrics["speed"] = measure_speed(unwrapped, tokenizer, texts, accelerator.device, batch_size, max_length)
-    return metrics
+    return metrics, logits.argmax(-1)

@@ -1,0 +1,61 @@
+"""The whole road on one data set: every recipe, for several seeds, then the leaderboard and the size report.
+
+    python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
+    python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
+
+Each recipe runs through `accelerate launch`, as a user would run it. The distillation step finds
+the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def launch(recipe: str, args: list[str]) -> None:
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
+               "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / f"{recipe}.py"), *args]
+    print(f"\n$ accelerate launch recipes/{recipe}.py {' '.join(args)}", flush=True)
+    if subprocess.run(command).returncode != 0:
+        sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="builtin")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--max_train_samples", type=int, default=None)
+    parser.add_argument("--max_eval_samples", type=int, default=None)
+    parser.add_argument("--finetune_models", nargs="+", default=["bert-tiny", "minilm"],
+                        help="models fine-tuned; the first BERT-family one named by --teacher is distilled")
+    parser.add_argument("--teacher", default="minilm")
+    parser.add_argument("--teacher_epochs", type=int, default=1, help="epochs of the pretrained models")
+    parser.add_argument("--student_epochs", type=int, default=1)
+    parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets (lr 1e-3)")
+    parser.add_argument("--output_dir", default="outputs")
+    args = parser.parse_args()
+
+    data = ["--dataset", args.dataset, "--output_dir", args.output_dir]
+    data += ["--max_train_samples", str(args.max_train_samples)] if args.max_train_samples else []
+    data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
+    for seed in args.seeds:
+        for model in args.finetune_models:
+            pretrained = model == args.teacher or model == "minilm"
+            epochs = ["--epochs", str(args.teacher_epochs)] if pretrained else [
+                "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
+            launch("finetune", [*data, "--model", model, "--seed", str(seed), *epochs])
+        launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
+                           "--epochs", str(args.student_epochs), "--seed", str(seed)])
+    reports = str(Path(args.output_dir) / "reports")
+    for recipe in ("leaderboard", "params_report"):
+        command = [sys.executable, str(ROOT / f"{recipe}.py"), "--runs", args.output_dir, "--out", reports]
+        print(f"\n$ python recipes/{recipe}.py", flush=True)
+        if subprocess.run(command).returncode != 0:
+            sys.exit(f"run_all: recipes/{recipe}.py failed")
+
+
+if __name__ == "__main__":
+    main()
