@@ -228,7 +228,7 @@ def build_student(distill: DistillConfig, teacher: Teacher, task, model_spec: Mo
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
         student = RecurrentClassifier(len(tokenizer), len(task.label_names), pad_token_id=tokenizer.pad_token_id,
                                       id2label=dict(enumerate(task.label_names)))
-        info = {"kind": "bilstm", "vocab_size": len(tokenizer)}
+        info = {"kind": "bilstm", "class": "RecurrentClassifier", "vocab_size": len(tokenizer)}
     else:
         loaded = load_model(replace(model_spec, model=distill.student), task.label_names, texts)
         loaded.info["student"] = distill.student

@@ -29,9 +29,10 @@ def fine_tune(task: Task, model_spec: ModelSpec, train_config: TrainConfig, opti
 
 def train_and_record(run: Run, loaded: LoadedModel, task: Task, train_set, encoded, train_config: TrainConfig,
                      accelerator: Accelerator, resume: bool, max_length: int, recipe: str, method: str,
-                     loss_fn: Callable = default_loss, extra_modules: tuple = (), **extra) -> dict:
+                     loss_fn: Callable = default_loss, extra_modules: tuple = (), collate: Callable | None = None,
+                     **extra) -> dict:
     """Train on `train_set`, evaluate on encoded['test'], save model and record; returns the record."""
-    collate = DataCollatorWithPadding(loaded.tokenizer)
+    collate = collate or DataCollatorWithPadding(loaded.tokenizer)
     training = train(loaded.model, train_set, encoded["validation"], collate, train_config, accelerator, run.dir,
                      task.label_names, resume=resume, loss_fn=loss_fn, extra_modules=extra_modules)
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate, accelerator,

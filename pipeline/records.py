@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import torch
 from accelerate import Accelerator
@@ -165,11 +166,21 @@ def _git_commit() -> str | None:
 
 def save_model(run: Run, model, tokenizer, record: dict) -> Path:
     """save_pretrained with tokenizer and model card, into place by one rename."""
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        model_card(record).save(folder / "README.md")
+
+    return save_artifacts(run, write)
+
+
+def save_artifacts(run: Run, write: Callable[[Path], None]) -> Path:
+    """`write` fills a staging folder, which then becomes run.dir/model in one rename."""
     staging = run.dir / ".model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    model_card(record).save(staging / "README.md")
+    staging.mkdir()
+    write(staging)
     final = run.dir / "model"
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
@@ -266,3 +277,11 @@ def build_record(run: Run, recipe: str, method: str, task, model_info: dict, met
                     "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None},
         "seed": seed, "config": run.config, "config_hash": run.config_hash, **environment(accelerator), **extra,
     }
+
+
+def finish_run(run: Run, record: dict, predictions, label_names: list[str], write: Callable[[Path], None]) -> dict:
+    """Save the model folder, the test predictions and, last, the record (main process only)."""
+    record["size_mb"] = folder_size_mb(save_artifacts(run, write))
+    write_predictions(run, predictions, label_names)
+    write_record(run, record)
+    return record

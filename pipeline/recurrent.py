@@ -8,6 +8,16 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
+def embeddings_from_vectors(tokenizer, vectors) -> tuple[torch.Tensor, float]:
+    """An embedding matrix for the tokenizer's vocabulary, Word2Vec vectors where known, small noise elsewhere."""
+    vocab = tokenizer.get_vocab()
+    weight = torch.randn(len(tokenizer), vectors.vector_size) * 0.1
+    found = [(i, w) for w, i in vocab.items() if w in vectors.key_to_index]
+    for i, word in found:
+        weight[i] = torch.from_numpy(vectors[word].copy())
+    return weight, len(found) / max(len(vocab), 1)
+
+
 class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
     """Embedding -> (bi)LSTM/GRU -> final states of both directions -> ReLU layer -> classes.
 

@@ -277,3 +277,10 @@ def encode_rows(rows: Dataset, tokenizer, max_length: int) -> Dataset:
     keep = {*tokenizer.model_input_names, "label"}
     encoded = rows.map(tokenize, batched=True)
     return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")
+
+
+def joined_texts(rows: Dataset) -> list[str]:
+    """One string per row, for models that read a single text (a pair is joined by ' ||| ')."""
+    if "text_pair" in rows.column_names:
+        return [f"{a} ||| {b}" for a, b in zip(rows["text"], rows["text_pair"])]
+    return list(rows["text"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import evaluate
 import numpy as np
@@ -13,6 +14,8 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
 METRICS = Path(__file__).parent / "metrics"
+from ..data import joined_texts
+
 MAIN_METRIC = "accuracy"
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -67,29 +70,35 @@ def bootstrap_interval(correct: np.ndarray, samples: int = 1000, seed: int = 0) 
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
-@torch.no_grad()
-def measure_speed(model: torch.nn.Module, tokenizer, texts: list[str], device: torch.device,
-                  batch_size: int = 64, max_length: int = 128, latency_samples: int = 50) -> dict:
-    """Throughput at `batch_size` and single-sentence latency on this machine, after one warm-up batch."""
-    model.eval()
+def measure_speed(predict_batch: Callable[[list[str]], object], texts: list[str], batch_size: int = 64,
+                  latency_samples: int = 50) -> dict:
+    """Throughput at `batch_size` and single-sentence latency of any text -> prediction function."""
     texts = list(texts)[:512]
-
-    def run(chunk):
-        batch = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        model(**batch.to(device))
-
-    run(texts[:batch_size])
+    predict_batch(texts[:batch_size])  # warm-up
     start = time.perf_counter()
     for i in range(0, len(texts), batch_size):
-        run(texts[i:i + batch_size])
+        predict_batch(texts[i:i + batch_size])
     throughput = len(texts) / (time.perf_counter() - start)
     latencies = []
     for text in texts[:latency_samples]:
         start = time.perf_counter()
-        run([text])
+        predict_batch([text])
         latencies.append(time.perf_counter() - start)
     return {"samples_per_second": throughput, "latency_ms_p50": 1000 * float(np.median(latencies)),
-            "batch_size": batch_size, "device": str(device), "threads": torch.get_num_threads()}
+            "batch_size": batch_size, "threads": torch.get_num_threads()}
+
+
+def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int) -> Callable[[list[str]], np.ndarray]:
+    """texts -> logits for a model that takes a tokenizer's output."""
+
+    @torch.no_grad()
+    def run(texts: list[str]) -> np.ndarray:
+        model.eval()
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        inputs = {k: v.to(device) for k, v in batch.items() if k in MODEL_INPUTS}
+        return model(**inputs).logits.float().cpu().numpy()
+
+    return run
 
 
 def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate, accelerator: Accelerator,
@@ -102,6 +111,20 @@ def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate
     phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
     metrics = score(logits, list(test["label"]), task.label_names, phenomena, seed=seed)
     unwrapped = accelerator.unwrap_model(model)
-    texts = list(test["text"]) if not task.is_pair else [a + " " + b for a, b in zip(test["text"], test["text_pair"])]
-    metrics["speed"] = measure_speed(unwrapped, tokenizer, texts, accelerator.device, batch_size, max_length)
+    texts = joined_texts(test)
+    metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length), texts,
+                                     batch_size)
+    metrics["speed"]["device"] = str(accelerator.device)
     return metrics, logits.argmax(-1)
+
+
+def evaluate_texts(predict_proba: Callable[[list[str]], np.ndarray], task, seed: int = 0,
+                   batch_size: int = 64) -> tuple[dict, np.ndarray]:
+    """Test metrics and speed of any texts -> class probabilities function (scikit-learn, gensim models)."""
+    test = task.splits["test"]
+    texts = joined_texts(test)
+    probabilities = np.concatenate([predict_proba(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
+    phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
+    metrics = score(np.log(probabilities + 1e-12), list(test["label"]), task.label_names, phenomena, seed=seed)
+    metrics["speed"] = {**measure_speed(predict_proba, texts, batch_size), "device": "cpu"}
+    return metrics, probabilities.argmax(-1)

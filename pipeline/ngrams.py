@@ -1,0 +1,89 @@
+"""The first step of the road: bags of words and n-grams, as linear models and as a fastText-style network.
+
+A bag of words forgets word order; n-grams keep a little of it. On the built-in data set the
+difference shows in the negation and contrast rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.pipeline import Pipeline
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .errors import UsageError
+
+FEATURES = ("binary", "count", "tfidf", "fasttext")
+
+
+@dataclass
+class NgramConfig:
+    features: str = field(default="tfidf", metadata={
+        "help": "binary (one-hot presence), count, tfidf (scikit-learn linear model), or fasttext (torch)."})
+    ngram_min: int = field(default=1, metadata={"help": "Shortest n-gram."})
+    ngram_max: int = field(default=2, metadata={"help": "Longest n-gram (1 to 3 for words; more for characters)."})
+    analyzer: str = field(default="word", metadata={"help": "word, or char_wb for character n-grams."})
+    classifier: str = field(default="logreg", metadata={"help": "logreg (logistic regression) or sgd."})
+    regularization: float = field(default=1.0, metadata={"help": "Inverse regularisation strength C of logreg."})
+    max_features: int | None = field(default=None, metadata={"help": "Keep only the most frequent n-grams."})
+    buckets: int = field(default=20_000, metadata={"help": "fasttext: hash buckets for the bigrams."})
+    embedding_dim: int = field(default=64, metadata={"help": "fasttext: embedding width."})
+
+
+def build_linear(config: NgramConfig, seed: int) -> Pipeline:
+    """Vectorizer + linear classifier; `binary` is the one-hot view: 1 if the n-gram occurs, else 0."""
+    if config.features not in FEATURES[:3]:
+        raise UsageError(f"--features {config.features!r}: choose one of {', '.join(FEATURES)}")
+    if config.analyzer not in ("word", "char", "char_wb"):
+        raise UsageError(f"--analyzer {config.analyzer!r}: choose word, char or char_wb")
+    options = {"ngram_range": (config.ngram_min, config.ngram_max), "analyzer": config.analyzer,
+               "max_features": config.max_features, "lowercase": True}
+    vectorizer = (TfidfVectorizer(sublinear_tf=True, **options) if config.features == "tfidf"
+                  else CountVectorizer(binary=config.features == "binary", **options))
+    if config.classifier == "logreg":
+        classifier = LogisticRegression(C=config.regularization, max_iter=2000, random_state=seed)
+    elif config.classifier == "sgd":
+        classifier = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
+    else:
+        raise UsageError(f"--classifier {config.classifier!r}: choose logreg or sgd")
+    return Pipeline([("vectorizer", vectorizer), ("classifier", classifier)])
+
+
+def linear_parameters(pipeline: Pipeline) -> int:
+    """The fitted coefficients and intercepts: what the model learned."""
+    classifier = pipeline.named_steps["classifier"]
+    return int(classifier.coef_.size + np.size(classifier.intercept_))
+
+
+class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
+    """Joulin et al. 2017: word and hashed-bigram embeddings, averaged, then one linear layer.
+
+    Takes the same input_ids/attention_mask as every model of the harness; bigram ids are
+    hashed from consecutive word ids inside forward, so any word-level tokenizer feeds it.
+    """
+
+    def __init__(self, vocab_size: int, num_labels: int, embedding_dim: int = 64, buckets: int = 20_000,
+                 id2label: dict | None = None):
+        super().__init__()
+        self.config = {"model_type": "fasttext", "num_labels": num_labels,
+                       "id2label": id2label or {i: str(i) for i in range(num_labels)}}
+        self.vocab_size, self.buckets = vocab_size, buckets
+        self.embedding = nn.EmbeddingBag(vocab_size + buckets, embedding_dim, mode="sum")
+        self.output = nn.Linear(embedding_dim, num_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        bigrams = self.vocab_size + (input_ids[:, :-1] * 1_000_003 + input_ids[:, 1:]) % self.buckets
+        ids = torch.cat([input_ids, bigrams], dim=1)
+        weights = torch.cat([mask, mask[:, :-1] * mask[:, 1:]], dim=1).float()
+        summed = self.embedding(ids, per_sample_weights=weights)
+        logits = self.output(summed / weights.sum(1, keepdim=True).clamp(min=1.0))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)

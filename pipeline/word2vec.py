@@ -1,0 +1,153 @@
+"""Word2Vec with gensim: CBOW and skip-gram vectors, gensim's own evaluations, and a classifier on top.
+
+A sentence becomes the mean (or TF-IDF-weighted mean) of its word vectors: word meaning without
+word order, the step between counting words and reading them in context.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+from gensim.models import KeyedVectors, Word2Vec
+from gensim.test.utils import datapath
+from gensim.utils import simple_preprocess
+from sklearn.linear_model import LogisticRegression
+
+from .errors import UsageError
+
+
+@dataclass
+class Word2VecConfig:
+    architecture: str = field(default="cbow", metadata={"help": "cbow or skipgram."})
+    vector_size: int = field(default=100, metadata={"help": "Dimensions of a word vector."})
+    window: int = field(default=5, metadata={"help": "Context words on each side."})
+    negative: int = field(default=5, metadata={"help": "Negative samples per positive one."})
+    min_count: int = field(default=2, metadata={"help": "Ignore words rarer than this."})
+    w2v_epochs: int = field(default=10, metadata={"help": "Passes over the corpus."})
+    workers: int = field(default=2, metadata={"help": "Training threads."})
+    corpus: str | None = field(default=None, metadata={"help": "Extra unlabeled text, one sentence a line."})
+    pretrained: str | None = field(default=None, metadata={
+        "help": "Load vectors in word2vec format (.txt text, .bin binary) instead of training."})
+    weighting: str = field(default="mean", metadata={"help": "Sentence vector: mean or tfidf-weighted mean."})
+    neighbors: list[str] = field(default_factory=list, metadata={"help": "Words whose nearest neighbours to show."})
+    analogy: list[str] = field(default_factory=list, metadata={
+        "help": "Analogies a:b::c:? written 'king,man,woman' (king - man + woman)."})
+    seed: int = field(default=42, metadata={"help": "Seed of the vectors and the classifier."})
+
+
+def words(text: str) -> list[str]:
+    return simple_preprocess(text, min_len=1, max_len=30)
+
+
+def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVectors, dict]:
+    """Vectors trained on `texts` (plus the optional corpus file); also returns words/second."""
+    if config.architecture not in ("cbow", "skipgram"):
+        raise UsageError(f"--architecture {config.architecture!r}: choose cbow or skipgram")
+    sentences = [words(t) for t in texts]
+    if config.corpus:
+        path = Path(config.corpus)
+        if not path.is_file():
+            raise UsageError(f"--corpus '{path}' does not exist")
+        sentences += [words(line) for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    model = Word2Vec(vector_size=config.vector_size, window=config.window, negative=config.negative,
+                     min_count=config.min_count, sg=int(config.architecture == "skipgram"), workers=config.workers,
+                     seed=config.seed)
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    _, raw_words = model.train(sentences, total_examples=len(sentences), epochs=config.w2v_epochs)
+    seconds = time.perf_counter() - start
+    return model.wv, {"train_seconds": seconds, "words_per_second": raw_words / seconds,
+                      "corpus_sentences": len(sentences)}
+
+
+def load_vectors(path: str) -> KeyedVectors:
+    if not Path(path).is_file():
+        raise UsageError(f"--pretrained '{path}' does not exist; give a word2vec .txt or .bin file")
+    try:
+        return KeyedVectors.load_word2vec_format(path, binary=path.endswith(".bin"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"--pretrained '{path}' is not in word2vec format: {error}") from None
+
+
+def evaluate_vectors(vectors: KeyedVectors) -> dict:
+    """gensim's own benchmarks on the files it ships; on a small corpus most words are out of vocabulary."""
+    analogy_file = datapath("questions-words.txt")
+    questions = [line.lower().split() for line in Path(analogy_file).read_text().splitlines()
+                 if line and not line.startswith(":")]
+    known = sum(all(w in vectors.key_to_index for w in q) for q in questions)
+    score, _ = vectors.evaluate_word_analogies(analogy_file, case_insensitive=True)
+    out = {"analogies": {"accuracy": float(score), "questions": len(questions),
+                         "oov_ratio": 1 - known / len(questions)}}
+    for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
+        pearson, spearman, oov = vectors.evaluate_word_pairs(datapath(file), case_insensitive=True)
+        out[name] = {"pearson": _number(pearson[0]), "spearman": _number(spearman[0]), "oov_ratio": oov / 100}
+    return out
+
+
+def _number(value) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def queries(vectors: KeyedVectors, neighbors: list[str], analogies: list[str]) -> dict:
+    """Nearest neighbours of words, and a - b + c analogies; unknown words are reported, not fatal."""
+    out = {"neighbors": {}, "analogies": {}}
+    for word in neighbors:
+        out["neighbors"][word] = (vectors.most_similar(word.lower(), topn=8) if word.lower() in vectors
+                                  else "not in the vocabulary")
+    for text in analogies:
+        parts = [w.strip().lower() for w in text.split(",")]
+        if len(parts) != 3:
+            raise UsageError(f"--analogy {text!r}: write three words, e.g. 'king,man,woman' for king - man + woman")
+        missing = [w for w in parts if w not in vectors]
+        out["analogies"][text] = (f"not in the vocabulary: {', '.join(missing)}" if missing else
+                                  vectors.most_similar(positive=[parts[0], parts[2]], negative=[parts[1]], topn=5))
+    return out
+
+
+class VectorClassifier:
+    """Logistic regression over (TF-IDF-weighted) averaged word vectors."""
+
+    def __init__(self, vectors: KeyedVectors, weighting: str = "mean", seed: int = 0):
+        if weighting not in ("mean", "tfidf"):
+            raise UsageError(f"--weighting {weighting!r}: choose mean or tfidf")
+        self.vectors, self.weighting, self.idf = vectors, weighting, {}
+        self.classifier = LogisticRegression(max_iter=2000, random_state=seed)
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.vectors.vector_size), dtype=np.float32)
+        for i, text in enumerate(texts):
+            known = [w for w in words(text) if w in self.vectors.key_to_index]
+            if known:
+                weights = np.array([self.idf.get(w, 1.0) if self.weighting == "tfidf" else 1.0 for w in known])
+                out[i] = weights @ self.vectors[known] / weights.sum()
+        return out
+
+    def fit(self, texts: list[str], labels) -> "VectorClassifier":
+        documents = Counter(w for t in texts for w in set(words(t)))
+        self.idf = {w: math.log((1 + len(texts)) / (1 + n)) + 1 for w, n in documents.items()}
+        self.classifier.fit(self.features(texts), labels)
+        return self
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.classifier.predict_proba(self.features(texts))
+
+    def parameters(self) -> int:
+        return int(self.vectors.vectors.size + self.classifier.coef_.size + self.classifier.intercept_.size)
+
+    def save(self, folder: Path) -> None:
+        self.vectors.save(str(folder / "vectors.kv"))
+        joblib.dump({"classifier": self.classifier, "idf": self.idf, "weighting": self.weighting},
+                    folder / "classifier.joblib")
+
+    @classmethod
+    def load(cls, folder: Path) -> "VectorClassifier":
+        state = joblib.load(folder / "classifier.joblib")
+        model = cls(KeyedVectors.load(str(folder / "vectors.kv")), state["weighting"])
+        model.classifier, model.idf = state["classifier"], state["idf"]
+        return model

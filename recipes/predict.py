@@ -1,0 +1,53 @@
+"""Classify your own sentences with any saved run: transformer, distilled student, RNN, n-grams or Word2Vec.
+
+    python recipes/predict.py outputs/<run> "the plot was not bad at all ."
+    python recipes/predict.py outputs/<run> --file sentences.txt      # one sentence a line
+    echo "a gripping , moving film ." | python recipes/predict.py outputs/<run>
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipeline.config import run_cli
+from pipeline.errors import UsageError
+from pipeline.predictor import load_predictor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", help="a finished run folder under outputs/")
+    parser.add_argument("sentences", nargs="*", help="sentences to classify (default: --file, else standard input)")
+    parser.add_argument("--file", help="a UTF-8 text file, one sentence a line")
+    parser.add_argument("--json", action="store_true", help="print JSON lines with every class's probability")
+    args = parser.parse_args()
+
+    if args.sentences:
+        texts = args.sentences
+    elif args.file:
+        if not Path(args.file).is_file():
+            raise UsageError(f"--file '{args.file}' does not exist")
+        try:
+            texts = Path(args.file).read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise UsageError(f"--file '{args.file}' is not UTF-8; re-save it as UTF-8") from None
+    else:
+        texts = sys.stdin.read().splitlines()
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise UsageError("no sentences given: pass them as arguments, with --file, or on standard input")
+
+    predictor = load_predictor(args.run)
+    probabilities = predictor.predict_proba(texts)
+    for text, row in zip(texts, probabilities):
+        best = int(row.argmax())
+        if args.json:
+            print(json.dumps({"text": text, "label": predictor.label_names[best],
+                              "probabilities": dict(zip(predictor.label_names, map(float, row)))}))
+        else:
+            print(f"{predictor.label_names[best]}\t{row[best]:.4f}\t{text}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

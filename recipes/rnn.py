@@ -1,0 +1,79 @@
+"""Step three of the road: an LSTM (or GRU) reads the words in order, as in the classic IMDB lesson.
+
+    accelerate launch recipes/rnn.py --cell lstm --bidirectional --sequence_length 64
+    accelerate launch recipes/rnn.py --vectors outputs/word2vec-skipgram-mean-builtin-XXXX   # Word2Vec init
+
+Sequences are padded or truncated to one fixed length; the vocabulary is saved with the model.
+The lesson: reading in order is what lets a model learn that "not" flips the next word.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gensim.models import KeyedVectors
+from transformers import DataCollatorWithPadding
+
+from pipeline.config import parse_options, run_cli
+from pipeline.data import DataSpec, encode, joined_texts, load_task
+from pipeline.errors import UsageError
+from pipeline.finetuning import train_and_record
+from pipeline.models import LoadedModel, train_tokenizer
+from pipeline.records import RunOptions, start_run
+from pipeline.recurrent import RecurrentClassifier, embeddings_from_vectors
+from pipeline.reports import markdown_table, result_rows
+from pipeline.training import TrainConfig, make_accelerator
+from pipeline.word2vec import load_vectors
+
+
+@dataclass
+class RnnConfig:
+    cell: str = field(default="lstm", metadata={"help": "lstm or gru."})
+    bidirectional: bool = field(default=True, metadata={"help": "Read both ways (--no_bidirectional: one way)."})
+    embedding_dim: int = field(default=100, metadata={"help": "Word embedding width (Word2Vec vectors set it)."})
+    hidden_size: int = field(default=128, metadata={"help": "Recurrent state width."})
+    num_layers: int = field(default=1, metadata={"help": "Stacked recurrent layers."})
+    sequence_length: int = field(default=64, metadata={"help": "Pad or truncate every text to this many words."})
+    vocab_size: int = field(default=20_000, metadata={"help": "Most frequent training words kept."})
+    vectors: str | None = field(default=None, metadata={
+        "help": "Initialise embeddings from Word2Vec: a word2vec run folder or a .txt/.bin vectors file."})
+
+
+def main() -> None:
+    (data_spec, rnn, train_config, options), config = parse_options(
+        (DataSpec, RnnConfig, TrainConfig, RunOptions), __doc__)
+    accelerator = make_accelerator(train_config)
+
+    # 1. Data, and a word vocabulary from the training text.
+    task = load_task(data_spec)
+    tokenizer = train_tokenizer("wordlevel", joined_texts(task.splits["train"]), rnn.vocab_size, "rnn")
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    encoded = encode(task, tokenizer, rnn.sequence_length)
+    fixed_length = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=rnn.sequence_length)
+
+    # 2. The model: embeddings (random or Word2Vec), a recurrent layer, a classifier.
+    if rnn.cell not in ("lstm", "gru"):
+        raise UsageError(f"--cell {rnn.cell!r}: choose lstm or gru")
+    vectors, coverage = None, None
+    if rnn.vectors:
+        folder = Path(rnn.vectors) / "model" / "vectors.kv"
+        vectors = KeyedVectors.load(str(folder)) if folder.is_file() else load_vectors(rnn.vectors)
+    model = RecurrentClassifier(len(tokenizer), len(task.label_names), vectors.vector_size if vectors else rnn.embedding_dim,
+                                rnn.hidden_size, rnn.num_layers, rnn.cell, rnn.bidirectional,
+                                pad_token_id=tokenizer.pad_token_id, id2label=dict(enumerate(task.label_names)))
+    if vectors is not None:
+        weight, coverage = embeddings_from_vectors(tokenizer, vectors)
+        model.embedding.weight.data.copy_(weight)
+    info = {"name": f"{'bi' if rnn.bidirectional else ''}{rnn.cell}", "family": "rnn", "class": "RecurrentClassifier",
+            "parameters": sum(p.numel() for p in model.parameters()), "vocabulary": len(tokenizer),
+            "vectors": rnn.vectors, "vector_coverage": coverage}
+
+    # 3-4. Train on the harness loop, evaluate on test, record with the vocabulary.
+    run = start_run(options, "rnn", [info["name"], task.name], config, accelerator)
+    record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded["train"], encoded,
+                              train_config, accelerator, options.resume, rnn.sequence_length, recipe="rnn",
+                              method="rnn", collate=fixed_length)
+    accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,69 @@
+"""Step two of the road: word vectors with gensim (CBOW or skip-gram), and a classifier on their average.
+
+    python recipes/word2vec.py --architecture cbow
+    python recipes/word2vec.py --architecture skipgram --weighting tfidf --neighbors superb dull --analogy good,great,bad
+    python recipes/word2vec.py --pretrained vectors.bin             # word2vec text (.txt) or binary (.bin)
+
+The lesson: vectors learn that "superb" and "brilliant" are alike, but an average of them still
+forgets word order, so negation and contrast stay hard.
+"""
+
+import numpy as np
+
+from pipeline.config import parse_options, run_cli
+from pipeline.data import DataSpec, joined_texts, load_task
+from pipeline.evaluation import evaluate_texts
+from pipeline.records import RunOptions, build_record, finish_run, start_run
+from pipeline.reports import markdown_table, result_rows
+from pipeline.training import TrainConfig, make_accelerator
+from pipeline.word2vec import (VectorClassifier, Word2VecConfig, evaluate_vectors, load_vectors, queries,
+                               train_vectors)
+
+
+def main() -> None:
+    (data_spec, w2v, options), config = parse_options((DataSpec, Word2VecConfig, RunOptions), __doc__)
+    accelerator = make_accelerator(TrainConfig(seed=w2v.seed))
+
+    # 1. Data.
+    task = load_task(data_spec)
+    texts = joined_texts(task.splits["train"])
+
+    # 2. Word vectors: trained here (CBOW or skip-gram) or loaded.
+    if w2v.pretrained:
+        vectors, training = load_vectors(w2v.pretrained), {"pretrained": w2v.pretrained}
+    else:
+        vectors, training = train_vectors(texts, w2v)
+
+    # 3. What the vectors know: gensim's benchmarks and the queries asked for.
+    evaluation = evaluate_vectors(vectors)
+    asked = queries(vectors, w2v.neighbors, w2v.analogy)
+
+    # 4. A classifier over sentence vectors, evaluated on test.
+    classifier = VectorClassifier(vectors, w2v.weighting, w2v.seed).fit(texts, np.asarray(task.splits["train"]["label"]))
+    metrics, predictions = evaluate_texts(classifier.predict_proba, task, w2v.seed)
+
+    # 5. Record the run with the vectors and the classifier.
+    name = "pretrained" if w2v.pretrained else w2v.architecture
+    info = {"name": f"word2vec-{name}-{w2v.weighting}", "family": "word2vec", "class": "word2vec",
+            "parameters": classifier.parameters(), "vocabulary": len(vectors.key_to_index),
+            "vector_size": vectors.vector_size}
+    run = start_run(options, "word2vec", [name, w2v.weighting, task.name], config, accelerator)
+    record = build_record(run, "word2vec", "word2vec", task, info, metrics, None, accelerator, w2v.seed,
+                          word_vectors={**training, **evaluation}, queries=asked)
+    record["timings"]["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
+    finish_run(run, record, predictions, task.label_names, classifier.save)
+
+    print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    print("\nword vectors: " + ", ".join(
+        f"{k} {v}" for k, v in {"words/s": f"{training.get('words_per_second', 0):,.0f}",
+                                "analogies": f"{evaluation['analogies']['accuracy']:.3f} (OOV {evaluation['analogies']['oov_ratio']:.0%})",
+                                "wordsim353 spearman": evaluation["wordsim353"]["spearman"],
+                                "simlex999 spearman": evaluation["simlex999"]["spearman"]}.items()))
+    for word, found in asked["neighbors"].items():
+        print(f"nearest to {word}: {found if isinstance(found, str) else ', '.join(w for w, _ in found)}")
+    for text, found in asked["analogies"].items():
+        print(f"{text}: {found if isinstance(found, str) else ', '.join(w for w, _ in found)}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,147 @@
+"""The road's first steps: bag-of-words and n-grams, fastText, Word2Vec, RNN, and predicting with any run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from conftest import ROOT, launch, run_recipe
+from pipeline.data import DataSpec, joined_texts, load_task
+from pipeline.predictor import load_predictor
+
+SMALL = ["--max_train_samples", "600", "--max_eval_samples", "120"]
+
+
+def only_record(outputs, method=None):
+    found = [json.loads(p.read_text()) for p in outputs.glob("*/results.json")]
+    found = [r for r in found if method is None or r["method"] == method]
+    assert len(found) == 1, [r["run_id"] for r in found]
+    return found[0]
+
+
+def assert_predictions_survive_reload(record):
+    """A saved run, loaded back by the predictor, gives the labels it wrote at test time."""
+    task = load_task(DataSpec(**{k: record["config"][k] for k in ("dataset", "max_train_samples", "max_eval_samples")}))
+    predictor = load_predictor(record["run_dir"])
+    labels = [predictor.label_names[i] for i in predictor.predict_proba(joined_texts(task.splits["test"])).argmax(-1)]
+    lines = (Path(record["run_dir"]) / "test_predictions.tsv").read_text().splitlines()[1:]
+    written = [line.split("\t")[1] for line in lines]
+    assert labels == written
+
+
+@pytest.fixture(scope="module")
+def road(tmp_path_factory):
+    return tmp_path_factory.mktemp("road")
+
+
+def test_one_hot_bag_of_words_is_binary_and_counts_its_coefficients(road):
+    out = road / "bow"
+    args = ["--features", "binary", "--ngram_max", "1", "--max_eval_samples", "400", "--output_dir", str(out)]
+    assert run_recipe("bow", args) == 0  # scikit-learn is fast: the whole training split
+    record = only_record(out)
+    assert record["method"] == "bow" and record["recipe"] == "bow"
+    pipeline = joblib.load(f"{record['run_dir']}/model/pipeline.joblib")["pipeline"]
+    row = pipeline.named_steps["vectorizer"].transform(["good good good film film"])
+    assert set(row.data.tolist()) == {1}  # presence, not counts
+    classifier = pipeline.named_steps["classifier"]
+    assert record["parameters"] == classifier.coef_.size + classifier.intercept_.size
+    assert record["metrics"]["per_phenomenon"]["plain"] > 0.7
+    assert_predictions_survive_reload(record)
+
+
+def test_tfidf_ngrams(road):
+    out = road / "ngram"
+    args = ["--features", "tfidf", "--ngram_max", "3", "--classifier", "sgd", *SMALL, "--output_dir", str(out)]
+    assert run_recipe("bow", args) == 0
+    record = only_record(out)
+    assert record["method"] == "ngram" and record["model"]["vocabulary"] > 1000
+    assert_predictions_survive_reload(record)
+
+
+def test_fasttext_on_the_harness_loop(road):
+    out = road / "fasttext"
+    result = launch("bow", ["--features", "fasttext", "--epochs", "2", "--learning_rate", "0.05", "--buckets", "2000",
+                            *SMALL, "--output_dir", str(out)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = only_record(out)
+    assert record["model"]["family"] == "fasttext" and len(record["validation"]["history"]) == 2
+    assert_predictions_survive_reload(record)
+
+
+@pytest.mark.parametrize("architecture", ["cbow", "skipgram"])
+def test_word2vec_trains_evaluates_and_queries(road, architecture):
+    out = road / f"w2v-{architecture}"
+    args = ["--architecture", architecture, "--weighting", "tfidf", "--min_count", "1", "--w2v_epochs", "3",
+            "--neighbors", "plot", "zzzz", "--analogy", "good,great,bad", *SMALL, "--output_dir", str(out)]
+    assert run_recipe("word2vec", args) == 0
+    record = only_record(out)
+    vectors = record["word_vectors"]
+    assert vectors["words_per_second"] > 0
+    assert 0 <= vectors["analogies"]["accuracy"] <= 1 and 0 <= vectors["analogies"]["oov_ratio"] <= 1
+    for name in ("wordsim353", "simlex999"):
+        assert 0 < vectors[name]["oov_ratio"] <= 1
+    assert len(record["queries"]["neighbors"]["plot"]) == 8
+    assert record["queries"]["neighbors"]["zzzz"] == "not in the vocabulary"
+    assert_predictions_survive_reload(record)
+
+
+def test_pretrained_vectors_in_word2vec_format(road, tmp_path):
+    from gensim.models import KeyedVectors
+
+    trained = KeyedVectors.load(str(next((road / "w2v-cbow").glob("*/model/vectors.kv"))))
+    for suffix, binary in ((".txt", False), (".bin", True)):
+        path = tmp_path / f"vectors{suffix}"
+        trained.save_word2vec_format(str(path), binary=binary)
+        out = tmp_path / f"out{suffix}"
+        assert run_recipe("word2vec", ["--pretrained", str(path), *SMALL, "--output_dir", str(out)]) == 0
+        record = only_record(out)
+        assert record["model"]["vocabulary"] == len(trained.key_to_index)
+
+
+def test_rnn_with_word2vec_initialisation(road):
+    out = road / "rnn"
+    vectors_run = only_record(road / "w2v-skipgram")["run_dir"]
+    result = launch("rnn", ["--cell", "gru", "--epochs", "1", "--learning_rate", "2e-3", "--sequence_length", "32",
+                            "--vectors", vectors_run, *SMALL, "--output_dir", str(out)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = only_record(out)
+    assert record["model"]["name"] == "bigru" and record["model"]["vector_coverage"] > 0.5
+    assert (out / record["run_id"] / "model" / "tokenizer.json").is_file()  # the vocabulary travels with it
+    assert_predictions_survive_reload(record)
+
+
+def test_predict_reads_arguments_files_and_stdin(road, tmp_path):
+    run = only_record(road / "bow")["run_dir"]
+    script = [sys.executable, str(ROOT / "recipes" / "predict.py"), run]
+    by_argument = subprocess.run([*script, "the plot was superb ."], capture_output=True, text=True)
+    assert by_argument.returncode == 0, by_argument.stderr
+    label, probability, text = by_argument.stdout.strip().split("\t")
+    assert label in ("negative", "positive") and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("the plot was superb .\nthe acting was dull .\n")
+    by_file = subprocess.run([*script, "--file", str(sentences), "--json"], capture_output=True, text=True)
+    rows = [json.loads(line) for line in by_file.stdout.splitlines()]
+    assert len(rows) == 2 and set(rows[0]["probabilities"]) == {"negative", "positive"}
+    by_stdin = subprocess.run(script, input="the plot was superb .\n", capture_output=True, text=True)
+    assert by_stdin.stdout.split("\t")[0] == label
+
+
+@pytest.mark.parametrize("recipe,args,message", [
+    ("bow", ["--features", "nope"], "choose one of binary, count, tfidf, fasttext"),
+    ("word2vec", ["--pretrained", "missing.bin"], "does not exist"),
+    ("word2vec", ["--architecture", "glove"], "choose cbow or skipgram"),
+    ("rnn", ["--cell", "transformer"], "choose lstm or gru"),
+    ("predict", ["/nonexistent/run", "text"], "is not a finished run"),
+], ids=["bow-features", "w2v-pretrained", "w2v-architecture", "rnn-cell", "predict-run"])
+def test_bad_input(tmp_path, capsys, recipe, args, message):
+    out = tmp_path / "out"
+    capsys.readouterr()
+    extra = [] if recipe == "predict" else [*SMALL, "--output_dir", str(out)]
+    assert run_recipe(recipe, [*args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len([l for l in err.splitlines() if l.startswith("error:")]) == 1, err
+    assert not out.exists() or not any(out.iterdir())
