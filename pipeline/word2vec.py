@@ -85,8 +85,11 @@ def evaluate_vectors(vectors: KeyedVectors) -> dict:
     out = {"analogies": {"accuracy": float(score), "questions": len(questions),
                          "oov_ratio": 1 - known / len(questions)}}
     for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
-        pearson, spearman, oov = vectors.evaluate_word_pairs(datapath(file), case_insensitive=True)
-        out[name] = {"pearson": _number(pearson[0]), "spearman": _number(spearman[0]), "oov_ratio": oov / 100}
+        try:
+            pearson, spearman, oov = vectors.evaluate_word_pairs(datapath(file), case_insensitive=True)
+            out[name] = {"pearson": _number(pearson[0]), "spearman": _number(spearman[0]), "oov_ratio": oov / 100}
+        except ValueError:  # gensim's answer when every pair is out of vocabulary
+            out[name] = {"pearson": None, "spearman": None, "oov_ratio": 1.0}
     return out
 
 

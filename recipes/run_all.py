@@ -1,5 +1,7 @@
 """The whole road on one data set: every recipe, for several seeds, then the leaderboard and the size report.
 
+bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, fine-tuned transformers and a distilled student.
+
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
     python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
 
@@ -23,6 +25,13 @@ def launch(recipe: str, args: list[str]) -> None:
         sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
 
 
+def python(recipe: str, args: list[str]) -> None:
+    """Recipes with no training loop (scikit-learn, gensim) run as plain scripts."""
+    print(f"\n$ python recipes/{recipe}.py {' '.join(args)}", flush=True)
+    if subprocess.run([sys.executable, str(ROOT / f"{recipe}.py"), *args]).returncode != 0:
+        sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="builtin")
@@ -34,7 +43,8 @@ def main() -> None:
     parser.add_argument("--teacher", default="minilm")
     parser.add_argument("--teacher_epochs", type=int, default=1, help="epochs of the pretrained models")
     parser.add_argument("--student_epochs", type=int, default=1)
-    parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets (lr 1e-3)")
+    parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets and fastText")
+    parser.add_argument("--rnn_epochs", type=int, default=2)
     parser.add_argument("--output_dir", default="outputs")
     args = parser.parse_args()
 
@@ -42,19 +52,24 @@ def main() -> None:
     data += ["--max_train_samples", str(args.max_train_samples)] if args.max_train_samples else []
     data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
     for seed in args.seeds:
+        s = ["--seed", str(seed)]
+        launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
+        launch("bow", [*data, *s, "--features", "tfidf", "--ngram_max", "2"])  # TF-IDF 1-2-grams
+        launch("bow", [*data, *s, "--features", "fasttext", "--epochs", str(args.scratch_epochs),
+                       "--learning_rate", "0.05"])
+        python("word2vec", [*data, "--seed", str(seed), "--architecture", "skipgram"])
+        launch("rnn", [*data, *s, "--epochs", str(args.rnn_epochs), "--learning_rate", "2e-3",
+                       "--sequence_length", "48"])
         for model in args.finetune_models:
             pretrained = model == args.teacher or model == "minilm"
             epochs = ["--epochs", str(args.teacher_epochs)] if pretrained else [
                 "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
-            launch("finetune", [*data, "--model", model, "--seed", str(seed), *epochs])
+            launch("finetune", [*data, "--model", model, *s, *epochs])
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
-                           "--epochs", str(args.student_epochs), "--seed", str(seed)])
+                           "--epochs", str(args.student_epochs), *s])
     reports = str(Path(args.output_dir) / "reports")
     for recipe in ("leaderboard", "params_report"):
-        command = [sys.executable, str(ROOT / f"{recipe}.py"), "--runs", args.output_dir, "--out", reports]
-        print(f"\n$ python recipes/{recipe}.py", flush=True)
-        if subprocess.run(command).returncode != 0:
-            sys.exit(f"run_all: recipes/{recipe}.py failed")
+        python(recipe, ["--runs", args.output_dir, "--out", reports])
 
 
 if __name__ == "__main__":
