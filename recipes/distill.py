@@ -94,6 +94,9 @@ def main() -> None:
         raise UsageError("hidden-state and attention losses need the 'distil' student, which shares the "
                          "teacher's tokenizer; set --alpha_cos/--alpha_mse/--alpha_attention to 0 for this student")
     teacher_model = lead.loaded.model.to(accelerator.device).eval() if deep else None
+    if distill.alpha_attention:  # fused attention kernels return no attention maps
+        for model in (student.model, teacher_model):
+            model.set_attn_implementation("eager")
     batches = -(-len(train_set) // train_config.batch_size) * train_config.epochs
     resume = options.resume and has_unfinished(options, "distill", [distill.student, task.name], config)
     run = start_run(replace(options, resume=resume), "distill", [distill.student, task.name], config, accelerator)

@@ -183,3 +183,25 @@ def test_bad_distillation_input(distilled, tmp_path, capsys):
         from accelerate.state import AcceleratorState
 
         AcceleratorState._reset_state(True)
+
+
+def test_hidden_state_and_attention_losses_on_a_cut_student():
+    from pipeline.distillation import hidden_state_losses, matched_layers
+
+    assert matched_layers(3, 6) == [(0, 0), (1, 2), (2, 4), (3, 6)]
+    teacher = load_model(ModelSpec(model="bert-tiny"), LABELS, ["a good film", "a bad film"] * 10)
+    student = extract_student(teacher.model, [0])
+    for model in (teacher.model, student):
+        model.set_attn_implementation("eager")
+    batch = teacher.tokenizer(["a good film", "a bad film indeed"], padding=True, return_tensors="pt")
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    out = student(**inputs, output_hidden_states=True, output_attentions=True)
+    with torch.no_grad():
+        target = teacher.model(**inputs, output_hidden_states=True, output_attentions=True)
+    loss = hidden_state_losses(out, target, inputs["attention_mask"], None, 1.0, 1.0, 1.0)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert student.distilbert.transformer.layer[0].attention.q_lin.weight.grad is not None
+    # the embeddings were copied, so the embedding pair alone contributes nothing
+    zero = hidden_state_losses(out, target, inputs["attention_mask"], None, 1.0, 0.0, 0.0)
+    assert zero < loss
