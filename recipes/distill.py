@@ -40,6 +40,10 @@ def main() -> None:
     task = load_task(data_spec)
     if distill.augment and task.is_pair:
         raise UsageError("--augment works on single-sentence data sets; this one has sentence pairs")
+    deep = distill.alpha_cos or distill.alpha_mse or distill.alpha_attention
+    if deep and distill.student != "distil":
+        raise UsageError("hidden-state and attention losses need the 'distil' student, which shares the "
+                         "teacher's tokenizer; set --alpha_cos/--alpha_mse/--alpha_attention to 0 for this student")
 
     # 2. Teachers: fine-tuned first, unless a finished run of the same data and config is in outputs/.
     teachers = [load_teacher(name, task, data_spec, model_spec, train_config, distill, options, accelerator)
@@ -89,10 +93,6 @@ def main() -> None:
         results["student, labels only"] = done
 
     # 6. Distillation.
-    deep = distill.alpha_cos or distill.alpha_mse or distill.alpha_attention
-    if deep and distill.student != "distil":
-        raise UsageError("hidden-state and attention losses need the 'distil' student, which shares the "
-                         "teacher's tokenizer; set --alpha_cos/--alpha_mse/--alpha_attention to 0 for this student")
     teacher_model = lead.loaded.model.to(accelerator.device).eval() if deep else None
     if distill.alpha_attention:  # fused attention kernels return no attention maps
         for model in (student.model, teacher_model):

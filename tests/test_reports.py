@@ -10,7 +10,7 @@ import time
 import pytest
 from transformers import BertConfig, DistilBertConfig, GPT2Config
 
-from conftest import ROOT, launch
+from conftest import ROOT
 from pipeline.reports import leaderboard
 from pipeline.sizes import PUBLISHED, count, published_sizes
 

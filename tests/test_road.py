@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pytest
 
 from conftest import ROOT, launch, run_recipe
