@@ -89,6 +89,7 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
           loss_fn: Callable = default_loss, extra_modules: tuple = ()) -> TrainResult:
     """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir."""
     checkpoints = run_dir / "checkpoints"
+    set_seed(config.seed)  # each training stage is reproducible whatever ran before it in the process
     train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True, seed=config.seed)
     eval_loader = make_loader(validation_set, config.eval_batch_size, collate, seed=config.seed)
     trainable = [model, *extra_modules]
