@@ -45,15 +45,23 @@ def words(text: str) -> list[str]:
     return simple_preprocess(text, min_len=1, max_len=30)
 
 
-def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVectors, dict]:
-    """Vectors trained on `texts` (plus the optional corpus file); also returns words/second."""
+def check(config: Word2VecConfig) -> None:
+    """Every option a user can get wrong, before anything is trained or written."""
     if config.architecture not in ("cbow", "skipgram"):
         raise UsageError(f"--architecture {config.architecture!r}: choose cbow or skipgram")
+    if config.weighting not in ("mean", "tfidf"):
+        raise UsageError(f"--weighting {config.weighting!r}: choose mean or tfidf")
+    if config.corpus and not Path(config.corpus).is_file():
+        raise UsageError(f"--corpus '{config.corpus}' does not exist")
+    if config.pretrained and not Path(config.pretrained).is_file():
+        raise UsageError(f"--pretrained '{config.pretrained}' does not exist; give a word2vec .txt or .bin file")
+
+
+def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVectors, dict]:
+    """Vectors trained on `texts` (plus the optional corpus file); also returns words/second."""
     sentences = [words(t) for t in texts]
     if config.corpus:
         path = Path(config.corpus)
-        if not path.is_file():
-            raise UsageError(f"--corpus '{path}' does not exist")
         sentences += [words(line) for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
     model = Word2Vec(vector_size=config.vector_size, window=config.window, negative=config.negative,
                      min_count=config.min_count, sg=int(config.architecture == "skipgram"), workers=config.workers,
@@ -67,8 +75,6 @@ def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVector
 
 
 def load_vectors(path: str) -> KeyedVectors:
-    if not Path(path).is_file():
-        raise UsageError(f"--pretrained '{path}' does not exist; give a word2vec .txt or .bin file")
     try:
         return KeyedVectors.load_word2vec_format(path, binary=path.endswith(".bin"))
     except (ValueError, UnicodeDecodeError) as error:
@@ -117,8 +123,6 @@ class VectorClassifier:
     """Logistic regression over (TF-IDF-weighted) averaged word vectors."""
 
     def __init__(self, vectors: KeyedVectors, weighting: str = "mean", seed: int = 0):
-        if weighting not in ("mean", "tfidf"):
-            raise UsageError(f"--weighting {weighting!r}: choose mean or tfidf")
         self.vectors, self.weighting, self.idf = vectors, weighting, {}
         self.classifier = LogisticRegression(max_iter=2000, random_state=seed)
 

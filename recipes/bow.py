@@ -51,6 +51,7 @@ def main() -> None:
     else:
         # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams) and a linear classifier.
         pipeline = build_linear(ngram, train_config.seed)
+        run = start_run(options, "bow", [name, task.name], config, accelerator)
         start = time.perf_counter()
         pipeline.fit(train_texts, np.asarray(task.splits["train"]["label"]))
         fit_seconds = time.perf_counter() - start
@@ -59,7 +60,6 @@ def main() -> None:
 
         # 3. Evaluate on test, record the run with the fitted pipeline.
         metrics, predictions = evaluate_texts(pipeline.predict_proba, task, train_config.seed)
-        run = start_run(options, "bow", [name, task.name], config, accelerator)
         record = build_record(run, "bow", method, task, info, metrics, None, accelerator, train_config.seed,
                               fit_seconds=fit_seconds)
         record["timings"]["seconds_per_epoch"] = fit_seconds

@@ -16,7 +16,7 @@ from pipeline.evaluation import evaluate_texts
 from pipeline.records import RunOptions, build_record, finish_run, start_run
 from pipeline.reports import markdown_table, result_rows
 from pipeline.training import TrainConfig, make_accelerator
-from pipeline.word2vec import (VectorClassifier, Word2VecConfig, evaluate_vectors, load_vectors, queries,
+from pipeline.word2vec import (VectorClassifier, Word2VecConfig, check, evaluate_vectors, load_vectors, queries,
                                train_vectors)
 
 
@@ -24,9 +24,12 @@ def main() -> None:
     (data_spec, w2v, options), config = parse_options((DataSpec, Word2VecConfig, RunOptions), __doc__)
     accelerator = make_accelerator(TrainConfig(seed=w2v.seed))
 
-    # 1. Data.
+    # 1. Data, and the run folder once every option is known to be good.
+    check(w2v)
     task = load_task(data_spec)
     texts = joined_texts(task.splits["train"])
+    name = "pretrained" if w2v.pretrained else w2v.architecture
+    run = start_run(options, "word2vec", [name, w2v.weighting, task.name], config, accelerator)
 
     # 2. Word vectors: trained here (CBOW or skip-gram) or loaded.
     if w2v.pretrained:
@@ -43,11 +46,9 @@ def main() -> None:
     metrics, predictions = evaluate_texts(classifier.predict_proba, task, w2v.seed)
 
     # 5. Record the run with the vectors and the classifier.
-    name = "pretrained" if w2v.pretrained else w2v.architecture
     info = {"name": f"word2vec-{name}-{w2v.weighting}", "family": "word2vec", "class": "word2vec",
             "parameters": classifier.parameters(), "vocabulary": len(vectors.key_to_index),
             "vector_size": vectors.vector_size}
-    run = start_run(options, "word2vec", [name, w2v.weighting, task.name], config, accelerator)
     record = build_record(run, "word2vec", "word2vec", task, info, metrics, None, accelerator, w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)
     record["timings"]["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
