@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     data = ["--dataset", args.data, "--max_eval_samples", "2000"]
 
-    tfidf = run("bow", [*data, "--features", "tfidf", "--ngram_max", "2"])
+    tfidf = run("bow", [*data, "--features", "tfidf", "--ngram_max", "2", "--regularization", "10"])
     fasttext = run("bow", [*data, "--features", "fasttext", "--epochs", "3", "--learning_rate", "0.05"],
                    accelerate=True)
     cbow = run("word2vec", [*data, "--architecture", "cbow"])
