@@ -15,10 +15,15 @@ from transformers import HfArgumentParser
 from .errors import UsageError
 
 
-def parse_options(types: tuple, description: str, argv: list[str] | None = None) -> tuple[list, dict]:
-    """Instances of each dataclass in `types`, and the flat config dict that a run records."""
+def parse_options(types: tuple, description: str, argv: list[str] | None = None, *,
+                  defaults: dict | None = None) -> tuple[list, dict]:
+    """Instances of each dataclass in `types`, and the flat config dict that a run records.
+
+    `defaults` replaces field defaults for one recipe (e.g. a student's learning rate); YAML and flags win.
+    """
     parser = HfArgumentParser(types, description=description,
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.set_defaults(**(defaults or {}))
     parser.add_argument("--config", default=None, help="A YAML file of options (flags given here override it).")
     for action in parser._actions:
         if action.nargs == "+":  # list options: `--teacher a --teacher b` means both
@@ -29,8 +34,12 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None)
         parser.set_defaults(**_read_yaml(Path(known.config), parser))
     # The extra namespace that comes back holds only --config; the dataclasses hold everything else.
     instances = [i for i in parser.parse_args_into_dataclasses(args=argv) if dataclasses.is_dataclass(i)]
-    config = {k: v for instance in instances for k, v in dataclasses.asdict(instance).items()}
-    return instances, config
+    return instances, flat_config(instances)
+
+
+def flat_config(instances: list) -> dict:
+    """The config a run records and hashes: every option of every dataclass, in one flat dict."""
+    return {k: v for instance in instances for k, v in dataclasses.asdict(instance).items()}
 
 
 class _Repeatable(argparse.Action):

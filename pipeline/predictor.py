@@ -15,7 +15,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from .errors import UsageError
 from .evaluation import model_predictor
 from .ngrams import FastTextClassifier
-from .records import RECORD
+from .export import EXPORTS, onnx_predictor
+from .records import PREDICTIONS, RECORD
 from .recurrent import RecurrentClassifier
 from .word2vec import VectorClassifier
 
@@ -29,7 +30,8 @@ class Predictor:
     record: dict
 
 
-def load_predictor(run_dir: str | Path) -> Predictor:
+def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predictor:
+    """Any finished run as texts -> probabilities; `export` ('onnx', 'onnx-int8') picks an exported model."""
     run_dir = Path(run_dir)
     record_path = run_dir / RECORD
     if not record_path.is_file():
@@ -37,6 +39,14 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     record = json.loads(record_path.read_text())
     folder, kind = run_dir / "model", record["model"].get("class")
     labels = record["task"]["label_names"]
+    max_length = record["config"].get("sequence_length") or record["config"].get("max_length") or 512
+    if export is not None:
+        path = folder / "onnx" / EXPORTS.get(export, "?")
+        if not path.is_file():
+            raise UsageError(f"run '{run_dir}' has no '{export}' export; runs of recipes/distill.py have "
+                             f"{', '.join(EXPORTS)}")
+        logits = onnx_predictor(path, AutoTokenizer.from_pretrained(folder), max_length=max_length)
+        return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
     if kind == "sklearn":
         return Predictor(labels, joblib.load(folder / "pipeline.joblib")["pipeline"].predict_proba, record)
     if kind == "word2vec":
@@ -44,6 +54,16 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     model = (TORCH_CLASSES[kind].from_pretrained(folder) if kind in TORCH_CLASSES
              else AutoModelForSequenceClassification.from_pretrained(folder))
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    max_length = record["config"].get("sequence_length") or record["config"].get("max_length") or 512
     logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
-    return Predictor(labels, lambda texts: torch.softmax(torch.from_numpy(logits(texts)), -1).numpy(), record)
+    return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.from_numpy(logits).float(), -1).numpy()
+
+
+def read_predictions(run_dir: str | Path, label_names: list[str]) -> np.ndarray:
+    """A run's test predictions (its GLUE-style file) as class ids, in test order."""
+    lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
+    index = {name: i for i, name in enumerate(label_names)}
+    return np.asarray([index[line.split("\t", 1)[1]] for line in lines])

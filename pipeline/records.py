@@ -164,15 +164,15 @@ def _git_commit() -> str | None:
     return (commit + ("-dirty" if dirty else "")) or None
 
 
-def save_model(run: Run, model, tokenizer, record: dict) -> Path:
-    """save_pretrained with tokenizer and model card, into place by one rename."""
+def pretrained_writer(model, tokenizer, record: dict) -> Callable[[Path], None]:
+    """What a model folder holds for transformers-style models: save_pretrained, tokenizer, model card."""
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         model_card(record).save(folder / "README.md")
 
-    return save_artifacts(run, write)
+    return write
 
 
 def save_artifacts(run: Run, write: Callable[[Path], None]) -> Path:
@@ -279,9 +279,16 @@ def build_record(run: Run, recipe: str, method: str, task, model_info: dict, met
     }
 
 
-def finish_run(run: Run, record: dict, predictions, label_names: list[str], write: Callable[[Path], None]) -> dict:
-    """Save the model folder, the test predictions and, last, the record (main process only)."""
-    record["size_mb"] = folder_size_mb(save_artifacts(run, write))
+def finish_run(run: Run, record: dict, predictions, label_names: list[str], write: Callable[[Path], None], *,
+               finish: Callable[[Run, dict, Path], None] | None = None) -> dict:
+    """Save the model folder, the test predictions and, last, the record (main process only).
+
+    `finish(run, record, model_folder)` may add to the record what it measures on the saved model.
+    """
+    folder = save_artifacts(run, write)
+    record["size_mb"] = folder_size_mb(folder)
     write_predictions(run, predictions, label_names)
+    if finish is not None:
+        finish(run, record, folder)
     write_record(run, record)
     return record

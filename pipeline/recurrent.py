@@ -23,7 +23,9 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
 
     The forward signature matches a transformers classifier (input_ids, attention_mask, labels),
     so the harness trains, evaluates and distils it unchanged; save_pretrained/from_pretrained come
-    from huggingface_hub's mixin.
+    from huggingface_hub's mixin. Each direction is its own one-way RNN and the backward one reads
+    every sequence reversed within its length: the same result as packed sequences on right-padded
+    batches, in operations that export to ONNX.
     """
 
     def __init__(self, vocab_size: int, num_labels: int, embedding_dim: int = 300, hidden_size: int = 300,
@@ -34,22 +36,40 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
                        "id2label": id2label or {i: str(i) for i in range(num_labels)}}
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_token_id)
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
-        self.rnn = rnn(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                       bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
-        width = hidden_size * (2 if bidirectional else 1)
+        directions = 2 if bidirectional else 1
+        self.layers = nn.ModuleList(
+            nn.ModuleList(rnn(embedding_dim if layer == 0 else hidden_size * directions, hidden_size, batch_first=True)
+                          for _ in range(directions))
+            for layer in range(num_layers))
+        self.dropout = nn.Dropout(dropout)
+        width = hidden_size * directions
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, width), nn.ReLU(), nn.Dropout(dropout),
                                   nn.Linear(width, num_labels))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
-        lengths = (attention_mask.sum(-1) if attention_mask is not None
-                   else torch.full(input_ids.shape[:1], input_ids.shape[1])).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(input_ids), lengths, batch_first=True,
-                                                   enforce_sorted=False)
-        _, state = self.rnn(packed)
-        final = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c)
-        directions = 2 if self.rnn.bidirectional else 1
-        features = torch.cat(list(final[-directions:]), dim=-1)
-        logits = self.head(features)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        lengths = attention_mask.sum(-1).clamp(min=1)
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
+        # Position t of the reversed sequence reads token length-1-t; padding stays where it is.
+        reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions)
+        last = (lengths - 1).view(-1, 1, 1)
+        hidden = self.embedding(input_ids)
+        for index, directions in enumerate(self.layers):
+            if index:
+                hidden = self.dropout(hidden)
+            outputs, finals = [], []
+            for direction, rnn in enumerate(directions):
+                inputs = hidden if direction == 0 else _reorder(hidden, reverse)
+                output, _ = rnn(inputs)
+                finals.append(output.gather(1, last.expand(-1, 1, output.shape[-1])).squeeze(1))
+                outputs.append(output if direction == 0 else _reorder(output, reverse))
+            hidden = torch.cat(outputs, dim=-1)
+        logits = self.head(torch.cat(finals, dim=-1))
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def _reorder(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return sequence.gather(1, index.unsqueeze(-1).expand(-1, -1, sequence.shape[-1]))

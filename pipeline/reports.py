@@ -38,17 +38,23 @@ def result_rows(record: dict) -> list[dict]:
 
 
 def comparison_table(rows: list[dict]) -> str:
-    """Teacher against students: accuracy with interval, size, speed, retention, per-phenomenon accuracy."""
+    """Teacher against students: accuracy with interval and paired test, size, speed, per-phenomenon accuracy."""
+    if not rows:
+        return "(no comparison: this distilled run was reused from an earlier one without it)"
     phenomena = list(rows[0].get("per_phenomenon", {}))
     shown = []
     for row in rows:
         low, high = row["ci95"]
-        size = row.get("size_mb")
-        shown.append({"model": row["model"], "accuracy [95% CI]": f"{row['accuracy']:.4f} [{low:.4f}, {high:.4f}]",
-                      "parameters": row["parameters"], "MB": f"{size:.1f}" if size else None,
-                      "samples/s": f"{row['samples_per_second']:.1f}", "retention": f"{row['retention']:.3f}",
-                      "speed-up": f"{row['speedup']:.2f}x",
-                      **{p: row["per_phenomenon"].get(p) for p in phenomena}})
+        size, versus = row.get("size_mb"), row.get("versus_baseline")
+        shown.append({
+            "model": row["model"], "accuracy [95% CI]": f"{row['accuracy']:.4f} [{low:.4f}, {high:.4f}]",
+            "vs labels only (McNemar p)": f"{versus['difference']:+.4f} (p={versus['p_value']:.2g})" if versus else "",
+            "parameters": f"{row['parameters']:,}", "MB": f"{size:.1f}" if size else "",
+            "smaller": f"{row['smaller']:.1f}x" if row.get("smaller") else "",
+            "samples/s b64": f"{row['samples_per_second']:.0f}", "speed-up b64": f"{row['speedup']:.2f}x",
+            "samples/s b1": f"{row['samples_per_second_batch1']:.0f}", "speed-up b1": f"{row['speedup_batch1']:.2f}x",
+            "retention": f"{row['retention']:.3f}",
+            **{p: f"{row['per_phenomenon'][p]:.3f}" if p in row["per_phenomenon"] else "" for p in phenomena}})
     return markdown_table(shown, list(shown[0]))
 
 

@@ -27,6 +27,9 @@ from .errors import UsageError
 from .evaluation import MAIN_METRIC, predict, score
 
 
+KEEP_CHECKPOINTS = 2  # the latest checkpoints kept while training (all of them with --keep_checkpoints)
+
+
 @dataclass
 class TrainConfig:
     epochs: int = field(default=3, metadata={"help": "Passes over the training data."})
@@ -71,7 +74,8 @@ def make_loader(dataset, batch_size: int, collate: Callable, shuffle: bool = Fal
                       generator=torch.Generator().manual_seed(seed))
 
 
-def default_loss(model, batch) -> torch.Tensor:
+def default_loss(model, batch, progress: float) -> torch.Tensor:
+    """The model's own loss (cross-entropy on the labels). `progress` (0 to 1) is unused here."""
     return model(**batch).loss
 
 
@@ -84,12 +88,19 @@ class TrainResult:
     epoch_seconds: list[float]
 
 
-def train(model, train_set, validation_set, collate: Callable, config: TrainConfig, accelerator: Accelerator,
+def train(model, train_set, validation_set, *, collate: Callable, config: TrainConfig, accelerator: Accelerator,
           run_dir: Path, label_names: list[str], resume: bool = False,
           loss_fn: Callable = default_loss, extra_modules: tuple = ()) -> TrainResult:
-    """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir."""
+    """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir.
+
+    loss_fn(model, batch, progress) gets the share of optimizer steps done (0 to 1), restored on
+    resume, so schedules inside a loss (temperature annealing) continue where they stopped.
+    extra_modules are trained alongside the model (e.g. a projection inside the loss).
+    """
     checkpoints = run_dir / "checkpoints"
     set_seed(config.seed)  # each training stage is reproducible whatever ran before it in the process
+    # A checkpoint holds this stage's objects only: forget what earlier stages prepared.
+    accelerator.free_memory()
     train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True, seed=config.seed)
     eval_loader = make_loader(validation_set, config.eval_batch_size, collate, seed=config.seed)
     trainable = [model, *extra_modules]
@@ -100,13 +111,13 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
     # Stepped by hand once per optimizer step, so it is not prepared (accelerate would step it per process).
     total_steps = math.ceil(len(train_loader) / config.gradient_accumulation_steps) * config.epochs
     scheduler = get_linear_schedule_with_warmup(raw_optimizer, int(config.warmup_ratio * total_steps), total_steps)
-    accelerator.register_for_checkpointing(scheduler)
 
     state = {"epoch": 0, "batch_in_epoch": 0, "step": 0, "history": [], "best": None, "epoch_seconds": []}
     if resume:
         latest = _latest_checkpoint(checkpoints)
         accelerator.load_state(str(latest))
         state = json.loads((latest / "trainer_state.json").read_text())
+        scheduler.load_state_dict(state.pop("scheduler"))
         accelerator.print(f"resuming from {latest} (epoch {state['epoch'] + 1}, step {state['step']})")
     if config.report_to:
         accelerator.init_trackers(run_dir.name, {k: v for k, v in vars(config).items() if v is not None})
@@ -115,7 +126,13 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
         folder = checkpoints / f"step-{state['step']:07d}-e{state['epoch']}b{state['batch_in_epoch']}"
         accelerator.save_state(str(folder))
         if accelerator.is_main_process:
-            (folder / "trainer_state.json").write_text(json.dumps(state))
+            # Written last and atomically: a checkpoint without it (killed mid-save) is never resumed from.
+            staging = folder / "trainer_state.json.tmp"
+            staging.write_text(json.dumps({**state, "scheduler": scheduler.state_dict()}))
+            os.replace(staging, folder / "trainer_state.json")
+            if not config.keep_checkpoints:
+                for old in sorted(checkpoints.glob("step-*"))[:-KEEP_CHECKPOINTS]:
+                    shutil.rmtree(old, ignore_errors=True)
         accelerator.wait_for_everyone()
 
     progress = tqdm(total=total_steps, initial=state["step"], desc="training",
@@ -130,7 +147,7 @@ def train(model, train_set, validation_set, collate: Callable, config: TrainConf
             module.train()
         for batch in loader:
             with accelerator.accumulate(model):
-                loss = loss_fn(model, batch)
+                loss = loss_fn(model, batch, state["step"] / total_steps)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and config.max_grad_norm:
                     accelerator.clip_grad_norm_([p for m in (model, *extra) for p in m.parameters()],

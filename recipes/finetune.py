@@ -7,17 +7,14 @@ The lesson: a contextual model reads word order, so negation and "X, but Y" stop
 """
 
 from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, load_task
-from pipeline.finetuning import fine_tune
-from pipeline.models import ModelSpec
-from pipeline.records import RunOptions
+from pipeline.data import load_task
+from pipeline.finetuning import FINETUNE_OPTIONS, fine_tune
 from pipeline.reports import markdown_table, result_rows
-from pipeline.training import TrainConfig, make_accelerator
+from pipeline.training import make_accelerator
 
 
 def main() -> None:
-    (data_spec, model_spec, train_config, options), config = parse_options(
-        (DataSpec, ModelSpec, TrainConfig, RunOptions), __doc__)
+    (data_spec, model_spec, train_config, options), config = parse_options(FINETUNE_OPTIONS, __doc__)
     accelerator = make_accelerator(train_config)
 
     # 1. Data: every split with a `text` column and integer labels.
@@ -25,7 +22,8 @@ def main() -> None:
 
     # 2-4. Model and tokenizer, training with the best validation epoch kept, test evaluation
     #      (metrics, interval, per-phenomenon accuracy, speed), and the run record with the model.
-    record, _ = fine_tune(task, model_spec, train_config, options, accelerator, config)
+    record, _ = fine_tune(task, model_spec, train_config=train_config, options=options, accelerator=accelerator,
+                          config=config)
 
     # 5. The result, for people.
     accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))

@@ -2,6 +2,7 @@
 
     python recipes/predict.py outputs/<run> "the plot was not bad at all ."
     python recipes/predict.py outputs/<run> --file sentences.txt      # one sentence a line
+    python recipes/predict.py outputs/<distill run> --export onnx-int8 "a dull , lifeless film ."
     echo "a gripping , moving film ." | python recipes/predict.py outputs/<run>
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from pipeline.config import run_cli
 from pipeline.errors import UsageError
+from pipeline.export import EXPORTS
 from pipeline.predictor import load_predictor
 
 
@@ -21,6 +23,7 @@ def main() -> None:
     parser.add_argument("sentences", nargs="*", help="sentences to classify (default: --file, else standard input)")
     parser.add_argument("--file", help="a UTF-8 text file, one sentence a line")
     parser.add_argument("--json", action="store_true", help="print JSON lines with every class's probability")
+    parser.add_argument("--export", choices=list(EXPORTS), help="use an exported model of the run (onnxruntime)")
     args = parser.parse_args()
 
     if args.sentences:
@@ -38,7 +41,7 @@ def main() -> None:
     if not texts:
         raise UsageError("no sentences given: pass them as arguments, with --file, or on standard input")
 
-    predictor = load_predictor(args.run)
+    predictor = load_predictor(args.run, export=args.export)
     probabilities = predictor.predict_proba(texts)
     for text, row in zip(texts, probabilities):
         best = int(row.argmax())

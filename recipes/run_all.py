@@ -5,14 +5,17 @@ bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, fine-tuned transformers 
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
     python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
 
-Each recipe runs through `accelerate launch`, as a user would run it. The distillation step finds
-the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
+Every step trains on the same labelled rows (1,000 by default), so one leaderboard table holds them
+all. Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
+finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
 """
 
 import argparse
 import subprocess
 import sys
 from pathlib import Path
+
+from pipeline.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent
 
@@ -36,7 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="builtin")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--max_train_samples", type=int, default=None)
+    parser.add_argument("--max_train_samples", type=int, default=1000,
+                        help="labelled rows for every step (distillation's transfer set gets the rest, unlabelled)")
     parser.add_argument("--max_eval_samples", type=int, default=None)
     parser.add_argument("--finetune_models", nargs="+", default=["bert-tiny", "minilm"],
                         help="models fine-tuned; the first BERT-family one named by --teacher is distilled")
@@ -49,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = ["--dataset", args.dataset, "--output_dir", args.output_dir]
-    data += ["--max_train_samples", str(args.max_train_samples)] if args.max_train_samples else []
+    data += ["--max_train_samples", str(args.max_train_samples)]
     data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
     for seed in args.seeds:
         s = ["--seed", str(seed)]
@@ -65,7 +69,9 @@ def main() -> None:
             epochs = ["--epochs", str(args.teacher_epochs)] if pretrained else [
                 "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
             launch("finetune", [*data, "--model", model, *s, *epochs])
+        # The teacher's fine-tune options are the ones above, so distillation finds that run and reuses it.
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
+                           "--teacher_seed", str(seed), "--teacher_learning_rate", str(TrainConfig.learning_rate),
                            "--epochs", str(args.student_epochs), *s])
     reports = str(Path(args.output_dir) / "reports")
     for recipe in ("leaderboard", "params_report"):

@@ -42,12 +42,24 @@ def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
         sys.argv = argv
 
 
-def launch(recipe: str, args: list[str], processes: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a recipe the way users do, through `accelerate launch`."""
+def _launch_command(recipe: str, args: list[str], processes: int) -> tuple[list[str], dict]:
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     if processes > 1:
         command.append("--multi_gpu")
     command += [str(ROOT / "recipes" / f"{recipe}.py"), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1" if processes > 1 else os.environ.get("OMP_NUM_THREADS", "2")}
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    return command, env
+
+
+def launch(recipe: str, args: list[str], processes: int = 1) -> subprocess.CompletedProcess:
+    """Run a recipe the way users do, through `accelerate launch` (no time limit: a busy machine is slow)."""
+    command, env = _launch_command(recipe, args, processes)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+def start(recipe: str, args: list[str]) -> subprocess.Popen:
+    """Start a recipe under `accelerate launch` in a process group of its own (to be killed as a whole)."""
+    command, env = _launch_command(recipe, args, 1)
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)

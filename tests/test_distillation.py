@@ -1,4 +1,10 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,10 +13,13 @@ import torch.nn.functional as F
 from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
-from conftest import TINY, launch, run_recipe
-from pipeline.distillation import distillation_loss, extract_student, parse_layer_map, teacher_logits
+from conftest import ROOT, launch, run_recipe, start
+from safetensors.torch import load_file
+from pipeline.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
+from pipeline.distillation.students import extract_student, parse_layer_map
+from pipeline.distillation.teachers import Teacher, soft_targets
 from pipeline.errors import UsageError
-from pipeline.models import ModelSpec, load_model
+from pipeline.models import LoadedModel, ModelSpec, load_model
 
 LABELS = ["negative", "positive"]
 
@@ -18,7 +27,16 @@ LABELS = ["negative", "positive"]
 def kd(student, teacher, temperature, labels=None, weight=None, alpha_kd=1.0, alpha_hard=0.0):
     labels = torch.zeros(len(student), dtype=torch.long) if labels is None else labels
     weight = torch.ones(len(student)) if weight is None else weight
-    return distillation_loss(student, teacher, labels, weight, temperature, alpha_kd, alpha_hard)
+    loss = SoftTargetLoss(temperature=temperature, alpha_kd=alpha_kd, alpha_hard=alpha_hard)
+    return loss(student, teacher, labels, weight)
+
+
+def test_temperature_anneals_with_the_progress_the_loop_gives():
+    loss = SoftTargetLoss(temperature=4.0, temperature_end=1.0)
+    assert [loss.temperature_at(p) for p in (0.0, 0.5, 1.0, 2.0)] == [4.0, 2.5, 1.0, 1.0]
+    student, teacher = torch.randn(3, 2), torch.randn(3, 1, 2)
+    labels, weight = torch.zeros(3, dtype=torch.long), torch.ones(3)
+    torch.testing.assert_close(loss(student, teacher, labels, weight, progress=1.0), kd(student, teacher, 1.0))
 
 
 def test_soft_loss_is_t_squared_times_kl_by_hand():
@@ -90,30 +108,39 @@ def test_layer_map_must_fit_the_teacher():
         parse_layer_map("0,7", 6)
 
 
-def test_teacher_logits_are_computed_once_and_cached(tmp_path):
+def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
     from accelerate import Accelerator
 
     loaded = load_model(ModelSpec(model="bert-tiny"), LABELS, ["a good film", "a bad film"] * 10)
-    rows = Dataset.from_dict({"input_ids": [loaded.tokenizer(t)["input_ids"] for t in ["a good film", "a bad film"]]})
+    texts = ["a good film indeed , a good film", "a bad film", "good"]
+    rows = Dataset.from_dict({"text": texts, "label": [0, 0, 0]})
     calls = []
     loaded.model.register_forward_hook(lambda *args: calls.append(1))
     accelerator = Accelerator(cpu=True)
-    collate = DataCollatorWithPadding(loaded.tokenizer)
-    first = teacher_logits(loaded.model, "t", rows, collate, accelerator, 8, tmp_path, "fp")
+    first = soft_targets(Teacher(loaded, "t", None, None), rows, max_length=32, batch_size=2, accelerator=accelerator,
+                         cache_dir=tmp_path)
     forwards = len(calls)
-    assert forwards > 0 and first.shape == (2, 2)
-    again = teacher_logits(loaded.model, "t", rows, collate, accelerator, 8, tmp_path, "fp")
+    assert forwards > 0 and first.shape == (3, 2)
+    with torch.no_grad():  # rows are batched by length, the logits come back in row order
+        alone = loaded.model(**loaded.tokenizer(texts[:1], return_tensors="pt")).logits[0].numpy()
+    np.testing.assert_allclose(first[0], alone, rtol=1e-5, atol=1e-5)
+    again = soft_targets(Teacher(loaded, "t", None, None), rows, max_length=32, batch_size=2,
+                         accelerator=accelerator, cache_dir=tmp_path)
     assert len(calls) == forwards and np.array_equal(first, again)
-    teacher_logits(loaded.model, "t", rows, collate, accelerator, 8, tmp_path, "other data")
+    soft_targets(Teacher(loaded, "another teacher", None, None), rows, max_length=32, batch_size=2,
+                 accelerator=accelerator, cache_dir=tmp_path)
     assert len(calls) > forwards
+
+
+# A tiny distillation: bert-tiny teacher fine-tuned first, a BiLSTM student, a small generated transfer set.
+TINY_DISTILL = ["--teacher", "bert-tiny", "--teacher_epochs", "1", "--max_train_samples", "240",
+                "--max_eval_samples", "80", "--generated", "160", "--epochs", "1", "--batch_size", "16"]
 
 
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory):
-    """A tiny end-to-end distillation: bert-tiny teacher fine-tuned first, its 1-layer DistilBERT cut."""
     outputs = tmp_path_factory.mktemp("outputs")
-    args = [*TINY, "--teacher", "bert-tiny", "--teacher_epochs", "1", "--output_dir", str(outputs)]
-    args.remove("--model"), args.remove("bert-tiny")
+    args = [*TINY_DISTILL, "--output_dir", str(outputs)]
     result = launch("distill", args)
     assert result.returncode == 0, result.stderr[-3000:]
     return outputs, args, result
@@ -123,20 +150,39 @@ def records(outputs):
     return {json.loads(p.read_text())["method"]: json.loads(p.read_text()) for p in outputs.glob("*/results.json")}
 
 
-def test_end_to_end_distillation_records_the_comparison(distilled):
-    from transformers import pipeline
-
+def test_end_to_end_distillation_records_the_honest_comparison(distilled):
     outputs, _, result = distilled
     found = records(outputs)
     assert set(found) == {"finetune", "hard-labels", "distill"}
     record = found["distill"]
-    assert [row["model"] for row in record["comparison"]] == ["teacher", "student, distilled", "student, labels only"]
-    assert record["retention"] == pytest.approx(record["metrics"]["accuracy"] / record["teacher_metrics"]["accuracy"])
-    assert record["model"]["layer_map"] == [0] and record["model"]["family"] == "distilbert"
-    assert found["hard-labels"]["parameters"] == record["parameters"]
-    assert "retention" in result.stdout and "speed-up" in result.stdout
-    classifier = pipeline("text-classification", model=f"{record['run_dir']}/model")
-    assert classifier("the plot was superb .")[0]["label"] in LABELS
+    assert [row["model"] for row in record["comparison"]] == [
+        "teacher", "student, labels only", "student, distilled", "student, distilled, onnx",
+        "student, distilled, onnx-int8"]
+    teacher, labels_only, student = record["comparison"][:3]
+    assert student["retention"] == pytest.approx(student["accuracy"] / teacher["accuracy"])
+    assert 0 <= student["versus_baseline"]["p_value"] <= 1 and "versus_baseline" not in labels_only
+    assert student["versus_baseline"]["difference"] == pytest.approx(student["accuracy"] - labels_only["accuracy"])
+    assert student["samples_per_second_batch1"] > 0 and student["speedup"] > 0
+    # Same architecture and initialisation; the labels-only student gets as many optimizer steps.
+    assert found["hard-labels"]["parameters"] == record["parameters"] and record["model"]["family"] == "bilstm"
+    assert found["hard-labels"]["validation"]["steps"] >= record["validation"]["steps"]
+    assert record["transfer"] == {"built-in generator": 160}  # 240 labelled rows: nothing left out above them
+    assert record["validation"]["steps"] == -(-(240 + 160) // 16)
+    exports = record["exports"]
+    assert exports["onnx-int8"]["size_mb"] < exports["onnx"]["size_mb"]
+    assert abs(exports["onnx"]["accuracy_change"]) < 0.02
+    assert "McNemar" in result.stdout and "=== stage: student, distilled" in result.stdout
+
+
+def test_exported_student_predicts_through_predict_py(distilled):
+    outputs, _, _ = distilled
+    run = records(outputs)["distill"]["run_dir"]
+    for export in ("onnx", "onnx-int8"):
+        result = subprocess.run([sys.executable, str(ROOT / "recipes" / "predict.py"), run, "--export", export,
+                                 "the plot was superb ."], capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-2000:]
+        label, probability, text = result.stdout.strip().split("\t")
+        assert label in LABELS and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
 
 
 def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
@@ -144,24 +190,51 @@ def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
     # student-only flags must not change which teacher is found
     result = launch("distill", [*args, "--no_ablation", "--vocab_size", "500", "--learning_rate", "2e-3"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "teacher: reusing" in result.stdout
+    assert "reusing the finished run" in result.stdout and "from the cache" in result.stdout
     assert len([r for r in outputs.glob("*/results.json") if json.loads(r.read_text())["method"] == "finetune"]) == 1
 
 
-def test_bilstm_student_from_a_saved_teacher_run(distilled, tmp_path):
+def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path):
     outputs, _, _ = distilled
     teacher_run = records(outputs)["finetune"]["run_dir"]
-    result = launch("distill", ["--teacher", teacher_run, "--student", "bilstm", "--epochs", "2",
-                                "--learning_rate", "2e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
-                                "--augment", "mask", "ngram", "--augment_copies", "1", "--no_ablation",
-                                "--output_dir", str(tmp_path)])
+    result = launch("distill", ["--teacher", teacher_run, "--student", "distil", "--epochs", "1",
+                                "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
+                                "--generated", "0", "--augment", "mask", "ngram", "--augment_copies", "1",
+                                "--no_export", "--output_dir", str(tmp_path)])
     assert result.returncode == 0, result.stderr[-3000:]
-    record = records(tmp_path)["distill"]
-    assert record["model"]["family"] == "bilstm" and record["metrics"]["accuracy"] > 0
-    assert record["validation"]["steps"] == 2 * 15  # 240 labelled + 240 augmented rows, batch 32
+    found = records(tmp_path)
+    assert set(found) == {"hard-labels", "distill-teacher-init", "distill"}
+    record = found["distill"]
+    assert record["model"]["family"] == "distilbert" and record["model"]["layer_map"] == [0]
+    assert record["model"]["init"] == "random bert-tiny"
+    assert found["distill-teacher-init"]["model"]["init"] == "fine-tuned teacher"
+    assert [row["model"] for row in record["comparison"]] == [
+        "teacher", "student, labels only", "student from the fine-tuned teacher, distilled", "student, distilled"]
+    assert record["transfer"] == {"augmentation": pytest.approx(240, abs=20)}
 
 
-def test_bad_distillation_input(distilled, tmp_path, capsys):
+@pytest.mark.parametrize("args, message", [
+    (["--layer_map", "0,5", "--student", "distil"], "does not fit a teacher with 2 layers"),
+    (["--student", "lstm-huge"], "unknown student 'lstm-huge'"),
+    (["--augment", "shuffle", "--augment_copies", "1"], "unknown augmentation ['shuffle']"),
+    (["--temperature", "0"], "--temperature must be positive"),
+    (["--alpha_kd", "0", "--alpha_hard", "0"], "nothing to learn from"),
+    (["--unlabeled_file", "no/such/file.txt"], "does not exist"),
+    (["--alpha_cos", "1"], "need a transformer student"),
+    (["--student", "distil", "--alpha_relation", "1", "--relation_heads", "5"], "does not divide"),
+    (["--teacher_epochs", "0"], "--teacher_epochs must be at least 1"),
+])
+def test_bad_options_fail_before_the_teacher_trains(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    status = run_recipe("distill", ["--teacher", "bert-tiny", *args, "--output_dir", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err, err
+    assert [line for line in err.splitlines() if line.strip()] == [line for line in err.splitlines()
+                                                                   if line.startswith("error:")]
+    assert not out.exists()
+
+
+def test_bad_teacher_input(distilled, tmp_path, capsys):
     outputs, _, _ = distilled
     teacher_run = records(outputs)["finetune"]["run_dir"]
     other = tmp_path / "other"
@@ -170,7 +243,6 @@ def test_bad_distillation_input(distilled, tmp_path, capsys):
     cases = [
         (["--teacher", teacher_run, "--dataset", str(other)], "predicts labels"),
         (["--teacher", str(tmp_path / "outputs" / "nope")], "not found"),
-        (["--teacher", teacher_run, "--layer_map", "0,5"], "does not fit a teacher with 2 layers"),
     ]
     for args, message in cases:
         out = tmp_path / "out"
@@ -179,29 +251,75 @@ def test_bad_distillation_input(distilled, tmp_path, capsys):
         err = capsys.readouterr().err
         assert status == 2 and message in err, err
         assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
-        assert not out.exists() or not any(out.iterdir())
+        assert not out.exists()
         from accelerate.state import AcceleratorState
 
         AcceleratorState._reset_state(True)
 
 
-def test_hidden_state_and_attention_losses_on_a_cut_student():
-    from pipeline.distillation import hidden_state_losses, matched_layers
+def test_killed_student_stage_resumes_to_the_same_result(tmp_path):
+    """kill -9 in the middle of the distilled student's stage, then the same command with --resume."""
+    args = [*TINY_DISTILL, "--epochs", "3", "--checkpoint_every", "4", "--dropout", "0.1", "--no_export"]
+    straight = tmp_path / "straight"
+    assert launch("distill", [*args, "--output_dir", str(straight)]).returncode == 0
+    crashed = tmp_path / "crashed"
+    process = start("distill", [*args, "--output_dir", str(crashed)])
+    while process.poll() is None:  # until the distilled stage has a checkpoint past its first epoch
+        found = [p for p in crashed.glob("distill-bilstm-distill-*/checkpoints/step-*/trainer_state.json")
+                 if json.loads(p.read_text())["epoch"] >= 1]
+        if found:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.2)
+    process.wait()
+    assert found, "the run finished before it could be killed"
+    assert not [p for p in crashed.glob("distill-bilstm-distill-*/results.json")]
+    resumed = launch("distill", [*args, "--output_dir", str(crashed), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from" in resumed.stdout and "reusing the finished run" in resumed.stdout
+    a, b = records(straight), records(crashed)
+    for method in ("finetune", "hard-labels", "distill"):
+        assert a[method]["metrics"]["accuracy"] == b[method]["metrics"]["accuracy"]
+        assert a[method]["validation"]["history"] == b[method]["validation"]["history"]
+    wa, wb = (load_file(Path(r["distill"]["run_dir"]) / "model" / "model.safetensors") for r in (a, b))
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=1e-6)
 
+
+def test_hidden_state_loss_projects_across_widths_and_relations_ignore_head_counts():
     assert matched_layers(3, 6) == [(0, 0), (1, 2), (2, 4), (3, 6)]
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]])
+    student = tuple(torch.randn(2, 4, 8, requires_grad=True) for _ in range(2))
+    teacher = tuple(torch.randn(2, 4, 12) for _ in range(3))
+    loss = HiddenStateLoss(student_width=8, teacher_width=12, alpha_cos=1.0, alpha_mse=1.0)
+    value = loss(student, teacher, mask)
+    value.backward()
+    assert torch.isfinite(value) and loss.projection.weight.grad is not None
+    # Relations: 4 relation heads over widths 8 and 12; equal states give zero, padding is ignored.
+    relation = RelationLoss(relation_heads=4)
+    qkv = tuple(torch.randn(2, 4, 12) for _ in range(3))
+    assert relation(qkv, qkv, mask) == pytest.approx(0.0, abs=1e-6)
+    other = relation(tuple(torch.randn(2, 4, 8) for _ in range(3)), qkv, mask)
+    assert other > 0
+    changed = tuple(q.clone() for q in qkv)
+    for q in changed:
+        q[0, 3] = 100.0  # a padded position of the first row
+    assert relation(qkv, changed, mask) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_objective_trains_a_cut_student_on_relations_and_hidden_states():
+    from pipeline.distillation.objective import DistillationObjective
+
     teacher = load_model(ModelSpec(model="bert-tiny"), LABELS, ["a good film", "a bad film"] * 10)
     student = extract_student(teacher.model, [0])
-    for model in (teacher.model, student):
-        model.set_attn_implementation("eager")
     batch = teacher.tokenizer(["a good film", "a bad film indeed"], padding=True, return_tensors="pt")
-    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    out = student(**inputs, output_hidden_states=True, output_attentions=True)
-    with torch.no_grad():
-        target = teacher.model(**inputs, output_hidden_states=True, output_attentions=True)
-    loss = hidden_state_losses(out, target, inputs["attention_mask"], None, 1.0, 1.0, 1.0)
-    assert torch.isfinite(loss) and loss > 0
+    batch = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
+             "labels": torch.tensor([1, 0]), "hard_weight": torch.ones(2),
+             "teacher_logits": torch.randn(2, 1, 2)}
+    objective = DistillationObjective(SoftTargetLoss(), teacher=teacher.model.eval(),
+                                      hidden=HiddenStateLoss(student_width=128, teacher_width=128, alpha_cos=1.0),
+                                      relation=RelationLoss(relation_heads=2))
+    loss = objective(student, batch, 0.0)
     loss.backward()
-    assert student.distilbert.transformer.layer[0].attention.q_lin.weight.grad is not None
-    # the embeddings were copied, so the embedding pair alone contributes nothing
-    zero = hidden_state_losses(out, target, inputs["attention_mask"], None, 1.0, 0.0, 0.0)
-    assert zero < loss
+    assert torch.isfinite(loss) and student.distilbert.transformer.layer[0].attention.q_lin.weight.grad is not None
+    assert objective.modules == ()  # equal widths: no projection to train

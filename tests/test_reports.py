@@ -72,7 +72,7 @@ def whole_road(tmp_path_factory):
     command = [sys.executable, str(ROOT / "recipes" / "run_all.py"), "--seeds", "1", "--finetune_models",
                "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--scratch_epochs", "1", "--rnn_epochs", "1",
                "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return outputs
 
@@ -86,7 +86,7 @@ def test_run_all_runs_every_recipe_and_builds_the_reports(whole_road):
     assert len(tables) == 1
     methods = {(r["model"], r["method"]): r for r in tables[0]["rows"]}
     assert methods[("bert-tiny", "finetune")]["seeds"] == [1]  # the distillation reused it as its teacher
-    assert methods[("distil (from bert-tiny)", "distill")]["retention"] is not None
+    assert methods[("bilstm (from bert-tiny)", "distill")]["retention"] is not None
     assert {m for _, m in methods} == {"bow", "ngram", "word2vec", "rnn", "finetune", "hard-labels", "distill"}
     assert "(n=1)" in (reports / "leaderboard.md").read_text()
     assert "MegatronLM 8.3B" in (reports / "params.md").read_text()
@@ -113,7 +113,7 @@ def test_leaderboard_html_renders_in_chromium(whole_road, tmp_path):
     result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
                              f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True)
     dom = result.stdout
     assert "<table>" in dom and "bert-tiny" in dom and "distill" in dom, result.stderr[-2000:]
     assert dom.count("<tr>") >= 4 and "data:image/png;base64," in dom

@@ -58,6 +58,7 @@ class Task:
     is_pair: bool
     fingerprint: str
     source: dict
+    left_out: list[str] = field(default_factory=list)  # train texts that --max_train_samples left out
 
     def describe(self) -> dict:
         """The part of a run record that identifies the data."""
@@ -85,14 +86,18 @@ def load_task(spec: DataSpec) -> Task:
         for split, rows in splits.items()
     })
     splits = _complete_splits(splits, spec)
+    left_out = []
     if spec.max_train_samples:
         train = splits["train"].shuffle(seed=spec.data_seed)
-        splits["train"] = train.select(range(min(spec.max_train_samples, len(train))))
+        kept = min(spec.max_train_samples, len(train))
+        splits["train"] = train.select(range(kept))
+        left_out = joined_texts(train.select(range(kept, len(train))))
     if spec.max_eval_samples:
         for split in ("validation", "test"):
             splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))
     source = {k: v for k, v in asdict(spec).items() if v is not None}
-    return Task(splits, name, label_names, mapping, pair is not None, _fingerprint(splits, label_names), source)
+    return Task(splits, name, label_names, mapping, pair is not None, _fingerprint(splits, label_names), source,
+                left_out)
 
 
 def _load_raw(spec: DataSpec) -> tuple[DatasetDict, str]:
@@ -284,3 +289,19 @@ def joined_texts(rows: Dataset) -> list[str]:
     if "text_pair" in rows.column_names:
         return [f"{a} ||| {b}" for a, b in zip(rows["text"], rows["text_pair"])]
     return list(rows["text"])
+
+
+def load_texts(path: str, column: str | None = None) -> list[str]:
+    """Unlabelled texts: a .txt file (one a line) or a column of a csv/tsv/json/jsonl/parquet file."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"unlabelled file '{path}' does not exist; check the path")
+    if file.suffix in ("", ".txt"):
+        _check_utf8(file)
+        return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = _load_files({"unlabeled": path})["unlabeled"]
+    name = column or next((c for c in TEXT_COLUMNS if c in rows.column_names), None)
+    if name not in rows.column_names:
+        raise UsageError(f"unlabelled file '{path}' has no column {column!r}; its columns are: "
+                         f"{', '.join(rows.column_names)}; name one with --unlabeled_column")
+    return [text.strip() for text in rows[name] if isinstance(text, str) and text.strip()]

@@ -169,15 +169,30 @@ def _split(grammar: _Grammar, size: int, novel: bool, seen: set[str]) -> dict[st
 
 def build_builtin(seed: int = 0) -> DatasetDict:
     """The default data set, generated deterministically from `seed` (no files, no network)."""
+    return _generate(seed)[0]
+
+
+def unlabeled_sentences(seed: int, count: int) -> list[str]:
+    """`count` more sentences of the same grammar and mix, without labels: a transfer set for distillation.
+
+    They continue the generator of `build_builtin(seed)`, so none repeats a train, validation or test
+    sentence, and like train they use only pairings that are not held out for the test split.
+    """
+    _, grammar, seen = _generate(seed)
+    return _split(grammar, count, novel=False, seen=seen)["sentence"] if count else []
+
+
+def _generate(seed: int) -> tuple[DatasetDict, _Grammar, set[str]]:
     rng = random.Random(seed)
     grammar = _Grammar(rng, _held_out_pairs(rng))
     features = Features({"sentence": Value("string"), "label": ClassLabel(names=LABEL_NAMES),
                          "phenomenon": Value("string")})
     seen: set[str] = set()
-    return DatasetDict({
+    splits = DatasetDict({
         split: Dataset.from_dict(_split(grammar, size, novel=(split == "test"), seen=seen), features=features)
         for split, size in SIZES.items()
     })
+    return splits, grammar, seen
 
 
 def vocabulary() -> set[str]:

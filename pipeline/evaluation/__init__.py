@@ -31,7 +31,7 @@ def predict(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator
     """Logits for every example of a prepared loader, gathered from all processes in dataset order."""
     model.eval()
     chunks = []
-    for batch in loader:
+    for batch in loader:  # a model not prepared by accelerate (a teacher) is on the loader's device too
         batch = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
         logits = model(**batch).logits
         chunks.append(accelerator.gather_for_metrics(logits).float().cpu())
@@ -101,7 +101,7 @@ def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int) 
     return run
 
 
-def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, collate, accelerator: Accelerator,
+def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, *, collate, accelerator: Accelerator,
                   batch_size: int, max_length: int, seed: int = 0) -> tuple[dict, np.ndarray]:
     """Test metrics with breakdowns and speed (measured on one device), and the predicted class ids."""
     loader = accelerator.prepare(DataLoader(encoded_test, batch_size=batch_size, collate_fn=collate,

@@ -1,0 +1,83 @@
+"""Distillation's options, checked where they are declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..augmentation import AUGMENTATIONS
+from ..errors import UsageError
+
+
+@dataclass
+class DistillConfig:
+    teacher: list[str] = field(default_factory=lambda: ["minilm"], metadata={
+        "help": "Teacher: a preset to fine-tune on the labelled rows (or reuse), a run folder, a local "
+                "directory or a hub id. Give it more than once to average several teachers' soft targets."})
+    teacher_epochs: int = field(default=4, metadata={"help": "Epochs when a preset teacher is fine-tuned first."})
+    teacher_learning_rate: float = field(default=1e-4, metadata={"help": "Learning rate of that fine-tune."})
+    teacher_seed: int = field(default=42, metadata={
+        "help": "Seed of that fine-tune (apart from --seed, so student seeds share one teacher)."})
+    student: str = field(default="bilstm", metadata={
+        "help": "'bilstm' (Tang et al. 2019), 'distil' (a DistilBERT of every other teacher layer), "
+                "a preset, directory or hub id."})
+    layer_map: str | None = field(default=None, metadata={
+        "help": "Teacher layers copied into the 'distil' student, e.g. '0,2,4' (default: every other layer)."})
+    temperature: float = field(default=2.0, metadata={"help": "Softmax temperature T of the soft targets."})
+    temperature_end: float | None = field(default=None, metadata={
+        "help": "Anneal T linearly to this value over training (default: constant)."})
+    alpha_kd: float = field(default=1.0, metadata={"help": "Weight of T^2 * KL(teacher || student)."})
+    alpha_hard: float = field(default=0.0, metadata={"help": "Weight of cross-entropy on the gold labels."})
+    alpha_cos: float = field(default=0.0, metadata={"help": "Weight of the hidden-state cosine loss."})
+    alpha_mse: float = field(default=0.0, metadata={
+        "help": "Weight of the hidden-state MSE (through a learned projection where widths differ)."})
+    alpha_relation: float = field(default=0.0, metadata={
+        "help": "Weight of MiniLM v2's query/key/value relation loss on the last layer."})
+    relation_heads: int = field(default=12, metadata={"help": "Relation heads of that loss (divides both widths)."})
+    left_out: bool = field(default=True, metadata={
+        "help": "Train rows that --max_train_samples leaves out join the transfer set, their labels unused."})
+    generated: int = field(default=20000, metadata={
+        "help": "With --dataset builtin: this many more generated sentences join the transfer set "
+                "(never a test sentence, never a held-out pairing)."})
+    unlabeled_file: str | None = field(default=None, metadata={
+        "help": "Unlabelled text for the transfer set: a .txt file (one text a line) or a csv/tsv/json/"
+                "jsonl/parquet file (see --unlabeled_column)."})
+    unlabeled_column: str | None = field(default=None, metadata={
+        "help": "Column of --unlabeled_file holding the text (default: sentence/text/review...)."})
+    max_transfer_rows: int | None = field(default=None, metadata={"help": "Cap the transfer set (seeded sample)."})
+    augment: list[str] = field(default_factory=list, metadata={
+        "help": "Augmented copies of the labelled text in the transfer set (Tang et al.): mask, neighbors, ngram."})
+    augment_copies: int = field(default=0, metadata={"help": "Augmented copies per labelled sentence."})
+    ablation: bool = field(default=True, metadata={
+        "help": "Also train the same student, from the same initialisation, on the labels alone."})
+    teacher_init: bool = field(default=True, metadata={
+        "help": "For students that can start from the fine-tuned teacher's weights ('distil'), also that row."})
+    export: bool = field(default=True, metadata={"help": "Export the distilled student to ONNX and int8 ONNX."})
+
+    def __post_init__(self):
+        checks = [
+            (self.teacher_epochs >= 1, f"--teacher_epochs must be at least 1 (got {self.teacher_epochs})"),
+            (self.teacher_learning_rate > 0, f"--teacher_learning_rate must be positive (got {self.teacher_learning_rate})"),
+            (self.temperature > 0, f"--temperature must be positive (got {self.temperature})"),
+            (self.temperature_end is None or self.temperature_end > 0,
+             f"--temperature_end must be positive (got {self.temperature_end})"),
+            (min(self.alpha_kd, self.alpha_hard, self.alpha_cos, self.alpha_mse, self.alpha_relation) >= 0,
+             "loss weights (--alpha_*) must not be negative"),
+            (self.alpha_kd > 0 or self.alpha_hard > 0, "--alpha_kd and --alpha_hard are both 0: nothing to learn from"),
+            (self.relation_heads >= 1, f"--relation_heads must be at least 1 (got {self.relation_heads})"),
+            (self.generated >= 0, f"--generated must not be negative (got {self.generated})"),
+            (self.max_transfer_rows is None or self.max_transfer_rows >= 0,
+             f"--max_transfer_rows must not be negative (got {self.max_transfer_rows})"),
+            (self.augment_copies >= 0, f"--augment_copies must not be negative (got {self.augment_copies})"),
+            (not set(self.augment) - set(AUGMENTATIONS),
+             f"unknown augmentation {sorted(set(self.augment) - set(AUGMENTATIONS))}; "
+             f"choose from {', '.join(AUGMENTATIONS)}"),
+            (bool(self.teacher), "give at least one --teacher"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+
+    @property
+    def deep(self) -> bool:
+        """Whether a loss needs the teacher's hidden states or attention (it then runs alongside the student)."""
+        return bool(self.alpha_cos or self.alpha_mse or self.alpha_relation)

@@ -1,0 +1,249 @@
+"""The distillation run: one object holds the task, the options, the teachers and their soft targets,
+and trains each row of the comparison as a stage of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from accelerate import Accelerator
+from datasets import Dataset, concatenate_datasets
+from transformers import DataCollatorWithPadding
+
+from ..data import DataSpec, Task, encode, encode_rows
+from ..errors import UsageError
+from ..evaluation import evaluate_test, model_predictor, score
+from ..export import EXPORTS, export_onnx, onnx_predictor
+from ..models import CACHE, ModelSpec
+from ..predictor import load_predictor, read_predictions
+from ..records import Run, RunOptions, folder_size_mb
+from ..stages import Stage, run_stage
+from ..training import TrainConfig
+from .compare import comparison_rows, interleaved_speed
+from .config import DistillConfig
+from .losses import HiddenStateLoss, RelationLoss, SoftTargetLoss
+from .objective import QKV_MODULES, DistillationObjective
+from .students import StudentRecipe, build_student, check_student, student_kind
+from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets
+from .transfer import TransferSet, build_transfer_set
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One student row: how it is initialised and whether it learns from the teacher."""
+
+    name: str
+    method: str
+    distilled: bool
+    from_teacher: bool = False
+
+
+LABELS_ONLY = Variant("student, labels only", "hard-labels", distilled=False)
+DISTILLED = Variant("student, distilled", "distill", distilled=True)
+FROM_TEACHER = Variant("student from the fine-tuned teacher, distilled", "distill-teacher-init", distilled=True,
+                       from_teacher=True)
+
+
+class Distiller:
+    """State shared by the stages of one distillation; the recipe calls its steps in order."""
+
+    def __init__(self, task: Task, *, data_spec: DataSpec, model_spec: ModelSpec, train_config: TrainConfig,
+                 settings: DistillConfig, options: RunOptions, accelerator: Accelerator, config: dict):
+        self.task, self.data_spec, self.model_spec, self.train_config = task, data_spec, model_spec, train_config
+        self.settings, self.options, self.accelerator, self.config = settings, options, accelerator, config
+        self.kind = student_kind(settings.student)
+        self.plans = self._check()
+        self.teachers: list[Teacher] = []
+        self.transfer: TransferSet | None = None
+        self.logits: np.ndarray | None = None
+        self.records: dict[str, dict] = {}
+
+    def _check(self) -> list[TeacherPlan]:
+        """Every option against the data and the teachers' configs, before anything trains."""
+        settings, task = self.settings, self.task
+        if settings.augment and task.is_pair:
+            raise UsageError("--augment works on single-sentence data sets; this one has sentence pairs")
+        if settings.augment and not settings.augment_copies:
+            raise UsageError("--augment needs --augment_copies of at least 1")
+        if settings.unlabeled_file and not Path(settings.unlabeled_file).is_file():
+            raise UsageError(f"--unlabeled_file '{settings.unlabeled_file}' does not exist; check the path")
+        plans = [plan_teacher(name, task.label_names) for name in settings.teacher]
+        lead = plans[0].config
+        check_student(settings.student, lead, settings.layer_map)
+        if settings.deep:
+            if not self.kind.transformer or settings.student not in ("distil",):
+                raise UsageError("hidden-state and relation losses need a transformer student that reads the "
+                                 "teacher's tokens ('distil'); set --alpha_cos/--alpha_mse/--alpha_relation to 0")
+            if settings.alpha_relation:
+                if lead.model_type not in QKV_MODULES:
+                    raise UsageError(f"the relation loss does not know where a '{lead.model_type}' teacher keeps "
+                                     f"its attention; it supports {', '.join(QKV_MODULES)}")
+                if lead.hidden_size % settings.relation_heads:
+                    raise UsageError(f"--relation_heads {settings.relation_heads} does not divide the teacher's "
+                                     f"width {lead.hidden_size}")
+        return plans
+
+    # 1. Teachers.
+    def obtain_teachers(self) -> list[Teacher]:
+        teacher_train = replace(TrainConfig(), epochs=self.settings.teacher_epochs, seed=self.settings.teacher_seed,
+                                learning_rate=self.settings.teacher_learning_rate,
+                                mixed_precision=self.train_config.mixed_precision)
+        teacher_spec = ModelSpec(max_length=self.model_spec.max_length)
+        self.teachers = [obtain_teacher(plan, self.task, data_spec=self.data_spec,
+                                        model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
+                                        options=self.options, accelerator=self.accelerator) for plan in self.plans]
+        for teacher in self.teachers:
+            if teacher.record:
+                self.accelerator.print(f"teacher {teacher.record['run_dir']}: test accuracy "
+                                       f"{teacher.record['metrics']['accuracy']:.4f}")
+        return self.teachers
+
+    # 2. Transfer set and soft targets.
+    def label_transfer_set(self) -> TransferSet:
+        lead = self.teachers[0].loaded
+        self.transfer = build_transfer_set(self.task, self.data_spec, self.settings, teacher_tokenizer=lead.tokenizer,
+                                           teacher_embeddings=lead.model.get_input_embeddings().weight.detach(),
+                                           seed=self.train_config.seed)
+        self.accelerator.print("\n=== stage: soft targets\ntransfer set: " + (", ".join(
+            f"{count:,} from {source}" for source, count in self.transfer.sources.items()) or "none"))
+        rows = self._rows()
+        self.logits = np.stack([
+            soft_targets(teacher, rows, max_length=self.model_spec.max_length,
+                         batch_size=self.train_config.eval_batch_size, accelerator=self.accelerator,
+                         cache_dir=CACHE / "teacher-logits") for teacher in self.teachers], axis=1)
+        return self.transfer
+
+    def _rows(self) -> Dataset:
+        """Labelled rows, then transfer rows (label 0 as a placeholder: their hard weight is 0)."""
+        labelled = self.task.splits["train"].select_columns(["text", "label"])
+        transfer = Dataset.from_dict({"text": self.transfer.texts, "label": [0] * len(self.transfer.texts)},
+                                     features=labelled.features)
+        return concatenate_datasets([labelled, transfer])
+
+    # 3. Students.
+    def variants(self) -> list[Variant]:
+        """Rows to train, the distilled student last: its record holds the comparison."""
+        rows = [LABELS_ONLY] if self.settings.ablation else []
+        if self.settings.teacher_init and self.kind.from_teacher:
+            rows.append(FROM_TEACHER)
+        return rows + [DISTILLED]
+
+    def train_student(self, variant: Variant) -> dict:
+        stage = Stage(variant.name, "distill", [self.settings.student, variant.method, self.task.name],
+                      {**self.config, "method": variant.method})
+        record = run_stage(stage, lambda run, resume: self._train(variant, run, resume), options=self.options,
+                           accelerator=self.accelerator, reuse=self.options.resume)
+        self.records[variant.name] = record
+        return record
+
+    def _recipe(self) -> StudentRecipe:
+        lead = self.teachers[0]
+        return StudentRecipe(lead.loaded, lead.pretrained, list(self._rows()["text"]), self.task.label_names,
+                             self.model_spec, self.settings.layer_map)
+
+    def _train(self, variant: Variant, run: Run, resume: bool) -> dict:
+        from ..finetuning import train_and_record
+
+        student = build_student(self.kind, self._recipe(), seed=self.train_config.seed,
+                                from_teacher=variant.from_teacher)
+        student.info.update(name=self.settings.student, teachers=[t.id for t in self.teachers])
+        encoded = encode(self.task, student.tokenizer, self.model_spec.max_length)
+        extra = {"teachers": [{"id": t.id, "run_id": (t.record or {}).get("run_id")} for t in self.teachers],
+                 "variant": variant.name}
+        if not variant.distilled:
+            return train_and_record(run, student, self.task, encoded, train_config=self._same_steps(),
+                                    accelerator=self.accelerator, resume=resume,
+                                    max_length=self.model_spec.max_length, recipe="distill", method=variant.method,
+                                    budget="as many optimizer steps as the distilled student, best epoch kept",
+                                    **extra)
+        objective = self._objective(student)
+        finish = self._compare if variant is DISTILLED else None
+        return train_and_record(run, student, self.task, encoded, train_config=self.train_config,
+                                accelerator=self.accelerator, resume=resume, max_length=self.model_spec.max_length,
+                                recipe="distill", method=variant.method, train_set=self._soft_train_set(student),
+                                loss_fn=objective, extra_modules=objective.modules,
+                                finish=finish and (lambda run, record, folder: finish(student, record, folder)),
+                                transfer=self.transfer.sources, **extra)
+
+    def _same_steps(self) -> TrainConfig:
+        """Labels only: as many optimizer steps as the distilled student takes (more epochs over fewer rows)."""
+        batch = self.train_config.batch_size * self.train_config.gradient_accumulation_steps
+        distilled_steps = math.ceil(len(self._rows()) / batch) * self.train_config.epochs
+        return replace(self.train_config, epochs=math.ceil(distilled_steps / math.ceil(len(self.task.splits["train"]) / batch)))
+
+    def _soft_train_set(self, student) -> Dataset:
+        """Labelled and transfer rows in the student's tokens, each with its soft targets and hard-label weight."""
+        rows = encode_rows(self._rows(), student.tokenizer, self.model_spec.max_length)
+        labelled = len(self.task.splits["train"])
+        weights = [1.0] * labelled + [0.0] * (len(rows) - labelled)
+        return rows.add_column("teacher_logits", self.logits.tolist()).add_column("hard_weight", weights)
+
+    def _objective(self, student) -> DistillationObjective:
+        settings, teacher = self.settings, self.teachers[0].loaded.model
+        soft = SoftTargetLoss(temperature=settings.temperature, temperature_end=settings.temperature_end,
+                              alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard)
+        if not settings.deep:
+            return DistillationObjective(soft)
+        hidden = None
+        if settings.alpha_cos or settings.alpha_mse:
+            hidden = HiddenStateLoss(student_width=student.model.config.dim, teacher_width=teacher.config.hidden_size,
+                                     alpha_cos=settings.alpha_cos, alpha_mse=settings.alpha_mse)
+        relation = (RelationLoss(relation_heads=settings.relation_heads, alpha=settings.alpha_relation)
+                    if settings.alpha_relation else None)
+        return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), hidden=hidden,
+                                     relation=relation)
+
+    # 4. The comparison, measured on the saved distilled student and kept in its record.
+    def _compare(self, student, record: dict, folder: Path) -> None:
+        task, spec, accelerator = self.task, self.model_spec, self.accelerator
+        labels = np.asarray(task.splits["test"]["label"])
+        texts = list(task.splits["test"]["text"])
+        lead = self.teachers[0]
+        collate = DataCollatorWithPadding(lead.loaded.tokenizer)
+        teacher_metrics, teacher_predictions = evaluate_test(
+            lead.loaded.model.to(accelerator.device), lead.loaded.tokenizer,
+            encode(task, lead.loaded.tokenizer, spec.max_length)["test"], task, collate=collate,
+            accelerator=accelerator, batch_size=self.train_config.eval_batch_size, max_length=spec.max_length)
+        teacher_size = folder_size_mb(Path(lead.record["run_dir"]) / "model") if lead.record else None
+        rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
+                 "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"], "size_mb": teacher_size}]
+        predictors = {"teacher": model_predictor(lead.loaded.model, lead.loaded.tokenizer, accelerator.device,
+                                                 spec.max_length)}
+        for name, other in self.records.items():
+            rows.append({"model": name, "init": other["model"].get("init"), "metrics": other["metrics"],
+                         "predictions": read_predictions(other["run_dir"], task.label_names),
+                         "parameters": other["parameters"], "size_mb": other.get("size_mb")})
+            predictors[name] = load_predictor(other["run_dir"]).predict_proba
+        model = self.accelerator.unwrap_model(student.model).eval()
+        rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record["metrics"],
+                     "predictions": read_predictions(record["run_dir"], task.label_names),
+                     "parameters": record["parameters"], "size_mb": record["size_mb"]})
+        predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length)
+        if self.settings.export:
+            accelerator.print("\n=== stage: export (ONNX, int8 ONNX) and timing")
+            record["exports"] = {}
+            for kind, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
+                predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length)
+                logits = np.concatenate([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
+                phenomena = task.splits["test"]["phenomenon"] if "phenomenon" in task.splits["test"].column_names else None
+                metrics = score(logits, labels, task.label_names, phenomena)
+                name = f"student, distilled, {kind}"
+                size = path.stat().st_size / 1e6
+                rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": logits.argmax(-1),
+                             "parameters": record["parameters"], "size_mb": size})
+                predictors[name] = predict
+                record["exports"][kind] = {"path": str(path), "size_mb": size, "accuracy": metrics["accuracy"],
+                                           "accuracy_change": metrics["accuracy"] - record["metrics"]["accuracy"]}
+        speed = interleaved_speed(predictors, texts)
+        baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
+        table = comparison_rows(rows, labels=labels, speed=speed, baseline=baseline)
+        distilled = next(row for row in table if row["model"] == DISTILLED.name)
+        record.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
+                      speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],
+                      smaller=distilled["smaller"])
+
+
+__all__ = ["Distiller", "DistillConfig", "Variant", "LABELS_ONLY", "DISTILLED", "FROM_TEACHER", "EXPORTS"]

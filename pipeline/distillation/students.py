@@ -1,0 +1,165 @@
+"""Students: the small models a teacher is distilled into, one entry per kind in STUDENTS.
+
+Each kind builds the student from the initialisation a user would otherwise start from (random for
+the BiLSTM, the teacher's *pretrained* checkpoint for a layer cut), so that "labels only" against
+"distilled" compares training signals on the same model. A kind that can also start from the
+fine-tuned teacher (`from_teacher`) adds that as a third, separately named row.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+from accelerate.utils import set_seed
+from transformers import AutoConfig, AutoModelForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
+
+from ..errors import UsageError
+from ..models import PRESETS, LoadedModel, ModelSpec, count_parameters, load_model, train_tokenizer
+from ..recurrent import RecurrentClassifier
+
+
+@dataclass(frozen=True)
+class StudentRecipe:
+    """What a student is built from: the teacher's model, its pretrained source and the texts it will read."""
+
+    teacher: LoadedModel
+    pretrained: str | None  # the checkpoint the teacher was fine-tuned from, when known
+    texts: list[str]  # every text the student trains on (labelled and transfer): its vocabulary
+    label_names: list[str]
+    model_spec: ModelSpec
+    layer_map: str | None
+
+
+@dataclass(frozen=True)
+class StudentKind:
+    description: str
+    build: Callable[[StudentRecipe], LoadedModel]
+    from_teacher: Callable[[StudentRecipe], LoadedModel] | None = None
+    transformer: bool = False  # has hidden states and attention for the intermediate losses
+
+
+def _bilstm(recipe: StudentRecipe) -> LoadedModel:
+    tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    model = RecurrentClassifier(len(tokenizer), len(recipe.label_names), pad_token_id=tokenizer.pad_token_id,
+                                id2label=dict(enumerate(recipe.label_names)))
+    return LoadedModel(model, tokenizer, {"kind": "bilstm", "class": "RecurrentClassifier", "family": "bilstm",
+                                          "vocab_size": len(tokenizer)})
+
+
+def parse_layer_map(text: str | None, teacher_layers: int) -> list[int]:
+    """Teacher layers copied into a cut student; default every other layer (DistilBERT's choice)."""
+    try:
+        layers = list(range(0, teacher_layers, 2)) if text is None else [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        layers = []
+    if not layers or any(not 0 <= layer < teacher_layers for layer in layers):
+        raise UsageError(f"--layer_map {text!r} does not fit a teacher with {teacher_layers} layers; "
+                         f"give indices from 0 to {teacher_layers - 1}, e.g. '0,2,4'")
+    return layers
+
+
+def extract_student(teacher, layer_map: list[int]) -> DistilBertForSequenceClassification:
+    """A DistilBERT initialised from a BERT: embeddings copied, then layer layer_map[i] -> student layer i."""
+    config = teacher.config
+    if config.model_type != "bert":
+        raise UsageError(f"--student distil cuts a DistilBERT out of a BERT teacher, and the teacher is "
+                         f"'{config.model_type}'; give --student bilstm, a preset or a directory")
+    student = DistilBertForSequenceClassification(DistilBertConfig(
+        vocab_size=config.vocab_size, max_position_embeddings=config.max_position_embeddings, dim=config.hidden_size,
+        n_layers=len(layer_map), n_heads=config.num_attention_heads, hidden_dim=config.intermediate_size,
+        activation=config.hidden_act, dropout=config.hidden_dropout_prob,
+        attention_dropout=config.attention_probs_dropout_prob, seq_classif_dropout=config.hidden_dropout_prob,
+        pad_token_id=config.pad_token_id, num_labels=config.num_labels, id2label=config.id2label,
+        label2id=config.label2id))
+    bert, distil = teacher.bert, student.distilbert
+    with torch.no_grad():
+        distil.embeddings.word_embeddings.weight.copy_(bert.embeddings.word_embeddings.weight)
+        # DistilBERT has no token types: fold type 0 (every single-sentence token's) into the positions.
+        distil.embeddings.position_embeddings.weight.copy_(
+            bert.embeddings.position_embeddings.weight + bert.embeddings.token_type_embeddings.weight[0])
+        distil.embeddings.LayerNorm.load_state_dict(bert.embeddings.LayerNorm.state_dict())
+        for target, source in zip(distil.transformer.layer, (bert.encoder.layer[i] for i in layer_map)):
+            target.attention.q_lin.load_state_dict(source.attention.self.query.state_dict())
+            target.attention.k_lin.load_state_dict(source.attention.self.key.state_dict())
+            target.attention.v_lin.load_state_dict(source.attention.self.value.state_dict())
+            target.attention.out_lin.load_state_dict(source.attention.output.dense.state_dict())
+            target.sa_layer_norm.load_state_dict(source.attention.output.LayerNorm.state_dict())
+            target.ffn.lin1.load_state_dict(source.intermediate.dense.state_dict())
+            target.ffn.lin2.load_state_dict(source.output.dense.state_dict())
+            target.output_layer_norm.load_state_dict(source.output.LayerNorm.state_dict())
+        if teacher.bert.pooler is not None:
+            student.pre_classifier.load_state_dict(teacher.bert.pooler.dense.state_dict())
+        student.classifier.load_state_dict(teacher.classifier.state_dict())
+    return student
+
+
+def _cut(source: LoadedModel, recipe: StudentRecipe, init: str) -> LoadedModel:
+    layers = parse_layer_map(recipe.layer_map, source.model.config.num_hidden_layers)
+    tokenizer = copy.deepcopy(source.tokenizer)
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
+    return LoadedModel(extract_student(source.model, layers), tokenizer,
+                       {"kind": "distil", "family": "distilbert", "layer_map": layers, "init": init})
+
+
+def _cut_pretrained(recipe: StudentRecipe) -> LoadedModel:
+    if recipe.pretrained is None:
+        raise UsageError("--student distil starts from the layers of the teacher's pretrained checkpoint, and "
+                         "this teacher does not say which it was (no run record); give a run folder as --teacher")
+    preset = PRESETS.get(recipe.pretrained)
+    if preset is not None and preset.path is None:  # a from-scratch preset: its "checkpoint" is a fresh init
+        model = AutoModelForSequenceClassification.from_config(recipe.teacher.model.config)
+        return _cut(LoadedModel(model, recipe.teacher.tokenizer, {}), recipe, f"random {recipe.pretrained}")
+    source = load_model(replace(recipe.model_spec, model=recipe.pretrained), recipe.label_names)
+    return _cut(source, recipe, f"pretrained {recipe.pretrained}")
+
+
+def _cut_teacher(recipe: StudentRecipe) -> LoadedModel:
+    return _cut(recipe.teacher, recipe, "fine-tuned teacher")
+
+
+STUDENTS: dict[str, StudentKind] = {
+    "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init",
+                          _bilstm),
+    "distil": StudentKind("DistilBERT with every other teacher layer (--layer_map), cut from the teacher's "
+                          "pretrained checkpoint", _cut_pretrained, from_teacher=_cut_teacher, transformer=True),
+}
+
+
+def student_kind(name: str) -> StudentKind:
+    """A registered kind, or a preset / directory / hub id loaded as a sequence classifier."""
+    if name in STUDENTS:
+        return STUDENTS[name]
+
+    def build(recipe: StudentRecipe) -> LoadedModel:
+        loaded = load_model(replace(recipe.model_spec, model=name), recipe.label_names, recipe.texts)
+        loaded.info["init"] = "preset" if name in PRESETS else name
+        return loaded
+
+    return StudentKind(f"the model '{name}'", build, transformer=True)
+
+
+def check_student(name: str, teacher_config, layer_map: str | None) -> None:
+    """Fail before anything trains on a student that cannot be built from this teacher."""
+    if name == "distil":
+        if teacher_config.model_type != "bert":
+            raise UsageError(f"--student distil cuts a DistilBERT out of a BERT teacher, and the teacher is "
+                             f"'{teacher_config.model_type}'; give --student bilstm, a preset or a directory")
+        parse_layer_map(layer_map, teacher_config.num_hidden_layers)
+    elif name not in STUDENTS and name not in PRESETS:
+        try:
+            AutoConfig.from_pretrained(name, local_files_only=True)
+        except (OSError, ValueError):
+            raise UsageError(f"unknown student '{name}': choose {', '.join(STUDENTS)}, a preset "
+                             f"({', '.join(PRESETS)}) or a save_pretrained directory") from None
+
+
+def build_student(kind: StudentKind, recipe: StudentRecipe, *, seed: int, from_teacher: bool = False) -> LoadedModel:
+    """The student, built afresh from `seed`, so every row of the comparison starts from the same weights."""
+    set_seed(seed)
+    loaded = (kind.from_teacher if from_teacher else kind.build)(recipe)
+    loaded.info.update(parameters=count_parameters(loaded.model))
+    return loaded

@@ -1,0 +1,133 @@
+"""Teachers: fine-tuned first (or found finished) through the fine-tune stage, and their cached soft targets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from transformers import AutoConfig, DataCollatorWithPadding, PretrainedConfig
+
+from ..config import flat_config
+from ..data import DataSpec, Task, encode_rows
+from ..errors import UsageError
+from ..evaluation import predict
+from ..finetuning import fine_tune
+from ..hub import hub_reachable
+from ..models import PRESETS, LoadedModel, ModelSpec, load_model
+from ..records import RECORD, RunOptions
+from ..training import TrainConfig
+
+
+@dataclass
+class Teacher:
+    loaded: LoadedModel
+    id: str  # identifies the weights, for the soft-target cache
+    record: dict | None  # its run record, when it is a run
+    pretrained: str | None  # the checkpoint it was fine-tuned from, when known
+
+
+@dataclass(frozen=True)
+class TeacherPlan:
+    """How a named teacher is obtained, decided before anything trains."""
+
+    name: str
+    config: PretrainedConfig
+    fine_tune: bool  # a preset, fine-tuned on the task first (or found finished)
+
+
+def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
+    """Check a teacher name without training: a preset, a run folder, a model directory or a hub id."""
+    if name in PRESETS and not Path(name).exists():
+        preset = PRESETS[name]
+        config = AutoConfig.from_pretrained(preset.path()) if preset.path else preset.config(8000)
+        return TeacherPlan(name, config, fine_tune=True)
+    folder = Path(name)
+    config_file = next((p for p in (folder / "model" / "config.json", folder / "config.json") if p.is_file()), None)
+    if config_file is None:
+        if folder.exists() or name.startswith((".", "/", "~", "outputs")) or name.count("/") > 1:
+            raise UsageError(f"teacher '{name}' not found: it is no run folder or save_pretrained directory "
+                             f"(no config.json); give a run under outputs/, a model directory, a preset or a hub id")
+        if not hub_reachable():
+            raise UsageError(f"teacher '{name}' is not a preset ({', '.join(PRESETS)}) or a local folder, and the "
+                             "Hugging Face Hub is unreachable; give a run under outputs/ or a preset")
+        return TeacherPlan(name, AutoConfig.from_pretrained(name), fine_tune=False)
+    labels = list(json.loads(config_file.read_text()).get("id2label", {}).values())
+    if labels != label_names:
+        raise UsageError(f"teacher '{name}' predicts labels {labels} but the data's labels are "
+                         f"{label_names}; distil on the data the teacher was trained for")
+    return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=False)
+
+
+def teacher_config(data_spec: DataSpec, model_spec: ModelSpec, train_config: TrainConfig,
+                   options: RunOptions) -> dict:
+    """The fine-tune config of a preset teacher, built from the fine-tune recipe's own option types."""
+    return flat_config([data_spec, model_spec, train_config, replace(options, run_name=None, resume=False)])
+
+
+def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_spec: ModelSpec,
+                   train_config: TrainConfig, options: RunOptions, accelerator: Accelerator) -> Teacher:
+    """A preset is fine-tuned on the task first, unless a finished run of the same config exists (reused)."""
+    if plan.fine_tune:
+        config = teacher_config(data_spec, model_spec, train_config, options)
+        record, loaded = fine_tune(task, model_spec, train_config=train_config,
+                                   options=replace(options, run_name=None), accelerator=accelerator, config=config,
+                                   reuse=True, title=f"teacher: fine-tune {plan.name} ({train_config.epochs} epochs)")
+        if loaded is None:
+            loaded = load_model(replace(model_spec, model=record["run_dir"]), task.label_names)
+        return Teacher(loaded, _weights_id(Path(record["run_dir"]) / "model"), record, plan.name)
+    accelerator.print(f"\n=== stage: teacher: {plan.name}")
+    loaded = load_model(replace(model_spec, model=plan.name), task.label_names)
+    folder = Path(plan.name)
+    record_file = folder / RECORD
+    record = json.loads(record_file.read_text()) if record_file.is_file() else None
+    pretrained = record["config"].get("model") if record else None
+    weights = folder / "model" if (folder / "model").is_dir() else folder
+    return Teacher(loaded, _weights_id(weights) if weights.is_dir() else plan.name, record, pretrained)
+
+
+def _weights_id(folder: Path) -> str:
+    """A digest of the weight files: a retrained teacher in the same folder never reuses stale soft targets."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.safetensors")):
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
+def soft_targets(teacher: Teacher, rows, *, max_length: int, batch_size: int, accelerator: Accelerator,
+                 cache_dir: Path) -> np.ndarray:
+    """The teacher's logits for every row (`text`, maybe `text_pair`), computed once and cached on disk.
+
+    The key is the teacher's weights and the exact token ids, so new text or another teacher never
+    hits a stale entry.
+    """
+    encoded = encode_rows(rows, teacher.loaded.tokenizer, max_length)
+    digest = hashlib.sha256(teacher.id.encode())
+    digest.update(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in encoded["input_ids"]]).tobytes())
+    digest.update(np.asarray([len(ids) for ids in encoded["input_ids"]], dtype=np.int64).tobytes())
+    path = cache_dir / f"{digest.hexdigest()[:24]}.npy"
+    if path.is_file():
+        accelerator.print(f"soft targets: {len(rows):,} rows from the cache")
+        return np.load(path, allow_pickle=False)
+    accelerator.print(f"soft targets: the teacher labels {len(rows):,} rows")
+    # Rows sorted by length, so that batches hold little padding; the logits are put back in order after.
+    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+    collate = DataCollatorWithPadding(teacher.loaded.tokenizer)
+    loader = accelerator.prepare(torch.utils.data.DataLoader(encoded.remove_columns("labels").select(order),
+                                                             batch_size=batch_size, collate_fn=collate))
+    in_order = predict(teacher.loaded.model.to(accelerator.device), loader, accelerator)
+    logits = np.empty_like(in_order)
+    logits[order] = in_order
+    if accelerator.is_main_process:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(staging, logits)
+        os.replace(staging, path)
+    return logits

@@ -1,0 +1,67 @@
+"""Shipping a classifier for CPU serving: ONNX, and ONNX with int8 weights (dynamic quantisation).
+
+ONNX files are protobuf: loading one runs no Python code, unlike a pickled model. onnxruntime's
+dynamic quantisation stores the weights of matrix products and recurrent cells as int8 and
+quantises activations on the fly, the usual first step for a CPU model.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+EXPORTS = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+INPUTS = ("input_ids", "attention_mask")
+
+
+def export_onnx(model: torch.nn.Module, tokenizer, folder: Path) -> dict[str, Path]:
+    """model.onnx and model.int8.onnx under `folder`; the model takes input_ids and attention_mask."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = tokenizer(["a short one", "and a somewhat longer second sentence"], padding=True, return_tensors="pt")
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
+    paths = {kind: folder / name for kind, name in EXPORTS.items()}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter warns about every traced branch
+        torch.onnx.export(_LogitsOnly(model.eval()), tuple(sample[name] for name in INPUTS), str(paths["onnx"]),
+                          input_names=list(INPUTS), output_names=["logits"],
+                          dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs a pre-processing hint for every model
+    try:
+        quantize_dynamic(str(paths["onnx"]), str(paths["onnx-int8"]), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    return paths
+
+
+class _LogitsOnly(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def onnx_predictor(path: Path, tokenizer, *, max_length: int, threads: int | None = None) -> Callable[[list[str]], np.ndarray]:
+    """texts -> logits with onnxruntime on the CPU, `threads` intra-op threads (default: torch's)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(texts: list[str]) -> np.ndarray:
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+        return session.run(["logits"], {name: batch[name].astype(np.int64) for name in INPUTS})[0]
+
+    return run

@@ -1,0 +1,43 @@
+"""Recipes of several stages (teacher, then students): each stage is a run of its own.
+
+A stage is identified by its recipe, name parts and config (the same hash that names its folder),
+so a stage that already finished is found again, an interrupted one resumes on its own
+checkpoints, and anything else starts a new folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from accelerate import Accelerator
+
+from .records import Run, RunOptions, finished_record, has_unfinished, start_run
+
+
+@dataclass
+class Stage:
+    """What identifies a stage's run; `title` is what the progress output calls it."""
+
+    title: str
+    recipe: str
+    parts: list[str]
+    config: dict
+
+
+def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOptions, accelerator: Accelerator,
+              reuse: bool) -> dict:
+    """The record of `stage`: a finished run of the same config when `reuse` is on, else body(run, resume).
+
+    With --resume, the stage's own unfinished run continues from its checkpoints; a stage that has
+    none starts afresh, so one `--resume` continues a recipe wherever it stopped.
+    """
+    accelerator.print(f"\n=== stage: {stage.title}")
+    if reuse:
+        done = finished_record(options, stage.recipe, stage.parts, stage.config)
+        if done is not None:
+            accelerator.print(f"reusing the finished run {done['run_dir']}")
+            return done
+    resume = options.resume and has_unfinished(options, stage.recipe, stage.parts, stage.config)
+    run = start_run(replace(options, resume=resume), stage.recipe, stage.parts, stage.config, accelerator)
+    return body(run, resume)
