@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--file", help="a UTF-8 text file, one sentence a line")
     parser.add_argument("--json", action="store_true", help="print JSON lines with every class's probability")
     parser.add_argument("--export", choices=list(EXPORTS), help="use an exported model of the run (onnxruntime)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
 
     if args.sentences:
         texts = args.sentences

@@ -32,7 +32,7 @@ def kd(student, teacher, temperature, labels=None, weight=None, alpha_kd=1.0, al
 
 
 def test_temperature_anneals_with_the_progress_the_loop_gives():
-    loss = SoftTargetLoss(temperature=4.0, temperature_end=1.0)
+    loss = SoftTargetLoss(temperature=4.0, temperature_end=1.0, alpha_kd=1.0, alpha_hard=0.0)
     assert [loss.temperature_at(p) for p in (0.0, 0.5, 1.0, 2.0)] == [4.0, 2.5, 1.0, 1.0]
     student, teacher = torch.randn(3, 2), torch.randn(3, 1, 2)
     labels, weight = torch.zeros(3, dtype=torch.long), torch.ones(3)
@@ -124,6 +124,7 @@ def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
     with torch.no_grad():  # rows are batched by length, the logits come back in row order
         alone = loaded.model(**loaded.tokenizer(texts[:1], return_tensors="pt")).logits[0].numpy()
     np.testing.assert_allclose(first[0], alone, rtol=1e-5, atol=1e-5)
+    forwards = len(calls)
     again = soft_targets(Teacher(loaded, "t", None, None), rows, max_length=32, batch_size=2,
                          accelerator=accelerator, cache_dir=tmp_path)
     assert len(calls) == forwards and np.array_equal(first, again)
@@ -134,7 +135,7 @@ def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
 
 # A tiny distillation: bert-tiny teacher fine-tuned first, a BiLSTM student, a small generated transfer set.
 TINY_DISTILL = ["--teacher", "bert-tiny", "--teacher_epochs", "1", "--max_train_samples", "240",
-                "--max_eval_samples", "80", "--generated", "160", "--epochs", "1", "--batch_size", "16"]
+                "--max_eval_samples", "80", "--generated", "160", "--no_left_out", "--epochs", "1", "--batch_size", "16"]
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,7 @@ def test_end_to_end_distillation_records_the_honest_comparison(distilled):
     # Same architecture and initialisation; the labels-only student gets as many optimizer steps.
     assert found["hard-labels"]["parameters"] == record["parameters"] and record["model"]["family"] == "bilstm"
     assert found["hard-labels"]["validation"]["steps"] >= record["validation"]["steps"]
-    assert record["transfer"] == {"built-in generator": 160}  # 240 labelled rows: nothing left out above them
+    assert record["transfer"] == {"built-in generator": 160}
     assert record["validation"]["steps"] == -(-(240 + 160) // 16)
     exports = record["exports"]
     assert exports["onnx-int8"]["size_mb"] < exports["onnx"]["size_mb"]
@@ -199,7 +200,7 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     teacher_run = records(outputs)["finetune"]["run_dir"]
     result = launch("distill", ["--teacher", teacher_run, "--student", "distil", "--epochs", "1",
                                 "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
-                                "--generated", "0", "--augment", "mask", "ngram", "--augment_copies", "1",
+                                "--generated", "0", "--no_left_out", "--augment", "mask", "ngram", "--augment_copies", "1",
                                 "--no_export", "--output_dir", str(tmp_path)])
     assert result.returncode == 0, result.stderr[-3000:]
     found = records(tmp_path)
@@ -210,7 +211,8 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     assert found["distill-teacher-init"]["model"]["init"] == "fine-tuned teacher"
     assert [row["model"] for row in record["comparison"]] == [
         "teacher", "student, labels only", "student from the fine-tuned teacher, distilled", "student, distilled"]
-    assert record["transfer"] == {"augmentation": pytest.approx(240, abs=20)}
+    # one augmented copy per labelled row, less those that came out equal to a text the data already has
+    assert list(record["transfer"]) == ["augmentation"] and 100 < record["transfer"]["augmentation"] <= 240
 
 
 @pytest.mark.parametrize("args, message", [
