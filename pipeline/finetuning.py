@@ -28,16 +28,18 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
     """
     loaded = []
 
-    def body(run: Run, resume: bool) -> dict:
+    def prepare() -> None:
         with accelerator.main_process_first():  # scratch presets train (and cache) their tokenizer once
             loaded.append(load_model(model_spec, task.label_names, task.splits["train"]["text"]))
+
+    def body(run: Run, resume: bool) -> dict:
         encoded = encode(task, loaded[0].tokenizer, model_spec.max_length)
         return train_and_record(run, loaded[0], task, encoded, train_config=train_config, accelerator=accelerator,
                                 resume=resume, max_length=model_spec.max_length, recipe="finetune",
                                 method="finetune")
 
     record = run_stage(Stage(title, "finetune", [model_spec.model, task.name], config), body, options=options,
-                       accelerator=accelerator, reuse=reuse)
+                       accelerator=accelerator, reuse=reuse, prepare=prepare)
     return record, (loaded[0] if loaded else None)
 
 

@@ -59,21 +59,30 @@ def comparison_table(rows: list[dict]) -> str:
 
 
 def leaderboard(records: list[dict]) -> list[dict]:
-    """One table per data set version (fingerprint), rows = runs of one config averaged over seeds."""
+    """One table per test set (its texts, labels and label names), whatever data each run trained on.
+
+    Rows are runs of one config averaged over seeds; how many rows a run trained on is a column.
+    A (config, seed) recorded twice counts once, and the table says how many it dropped.
+    """
     tables: dict[str, dict] = {}
     for record in records:
-        fingerprint = record["task"]["fingerprint"]
-        table = tables.setdefault(fingerprint, {"dataset": record["task"]["name"], "fingerprint": fingerprint,
-                                                "groups": {}})
+        task = record["task"]
+        key = task.get("evaluation_fingerprint") or task["fingerprint"]  # records from before the column
+        table = tables.setdefault(key, {"dataset": task["name"], "fingerprint": key, "groups": {}, "duplicates": 0})
         config = {k: v for k, v in record["config"].items() if k != "seed"}
-        key = (record["recipe"], record["method"], json.dumps(config, sort_keys=True, default=str))
-        table["groups"].setdefault(key, []).append(record)
+        group = table["groups"].setdefault((record["recipe"], record["method"],
+                                            json.dumps(config, sort_keys=True, default=str)), {})
+        if record["seed"] in group:
+            table["duplicates"] += 1
+            continue
+        group[record["seed"]] = record
     out = []
     for table in tables.values():
-        rows = sorted((_row(group) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
+        rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
-        out.append({"dataset": table["dataset"], "fingerprint": table["fingerprint"], "rows": rows})
+        out.append({"dataset": table["dataset"], "fingerprint": table["fingerprint"], "rows": rows,
+                    "duplicates_dropped": table["duplicates"]})
     return sorted(out, key=lambda t: t["dataset"])
 
 
@@ -88,7 +97,8 @@ def _row(group: list[dict]) -> dict:
         model = f"{model} (from {first['config'].get('teacher', ['?'])[0]})"
     return {
         "model": model, "method": first["method"], "parameters": first["parameters"], "size_mb": first.get("size_mb"),
-        "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else 0.0,
+        "training_rows": first["task"].get("sizes", {}).get("train"), "data_version": first["task"]["fingerprint"][:8],
+        "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else None,
         "seeds": sorted(r["seed"] for r in group),
         "ci95": [float(np.mean([r["metrics"]["accuracy_ci95"][i] for r in group])) for i in (0, 1)],
         "per_phenomenon": phenomena,
@@ -98,27 +108,44 @@ def _row(group: list[dict]) -> dict:
     }
 
 
+def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
+    """A table's rows as people read them: rounded, seeds as mean ± std (n) only where n > 1."""
+    phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
+    rows = []
+    for row in table["rows"]:
+        n = len(row["seeds"])
+        accuracy = (f"{row['accuracy']:.4f} ± {row['accuracy_std']:.4f} (n={n})" if n > 1
+                    else f"{row['accuracy']:.4f}")
+        rows.append({"#": row["rank"], "model": row["model"], "method": row["method"],
+                     "training rows": f"{row['training_rows']:,}" if row.get("training_rows") else "",
+                     "data version": row.get("data_version", ""), "parameters": f"{row['parameters']:,}",
+                     "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else "", "accuracy": accuracy,
+                     "95% CI": f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]",
+                     **{p: f"{row['per_phenomenon'][p]:.4f}" for p in phenomena},
+                     "samples/s": f"{row['samples_per_second']:.0f}",
+                     "retention": f"{row['retention']:.3f}" if row["retention"] is not None else ""})
+    return rows, (list(rows[0]) if rows else [])
+
+
+def _heading(table: dict) -> str:
+    dropped = table.get("duplicates_dropped")
+    note = f"; {dropped} duplicate run(s) of a config and seed dropped" if dropped else ""
+    return f"{table['dataset']} (test set fingerprint `{table['fingerprint']}`{note})"
+
+
 def leaderboard_markdown(tables: list[dict]) -> str:
     parts = []
     for table in tables:
-        phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
-        rows = [{"#": row["rank"], "model": row["model"], "method": row["method"], "parameters": row["parameters"],
-                 "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else None,
-                 "accuracy": f"{row['accuracy']:.4f} ± {row['accuracy_std']:.4f} (n={len(row['seeds'])})",
-                 "95% CI": f"[{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]",
-                 **{p: row["per_phenomenon"][p] for p in phenomena},
-                 "samples/s": f"{row['samples_per_second']:.1f}",
-                 "retention": f"{row['retention']:.3f}" if row["retention"] is not None else None}
-                for row in table["rows"]]
-        parts.append(f"## {table['dataset']} (data fingerprint `{table['fingerprint']}`)\n\n"
-                     + markdown_table(rows, list(rows[0])))
+        rows, columns = _shown_rows(table)
+        parts.append(f"## {_heading(table)}\n\n" + markdown_table(rows, columns))
     return "\n\n".join(parts) + "\n"
 
 
 def leaderboard_csv(tables: list[dict], path: Path) -> None:
     phenomena = sorted({p for t in tables for r in t["rows"] for p in r["per_phenomenon"]})
-    columns = ["dataset", "fingerprint", "rank", "model", "method", "parameters", "size_mb", "accuracy",
-               "accuracy_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second", "retention", *phenomena]
+    columns = ["dataset", "fingerprint", "rank", "model", "method", "training_rows", "data_version", "parameters",
+               "size_mb", "accuracy", "accuracy_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second",
+               "retention", *phenomena]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
@@ -134,7 +161,7 @@ def leaderboard_plot(tables: list[dict], path: Path) -> None:
     figure, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4.5), squeeze=False)
     for axis, table in zip(axes[0], tables):
         for row in table["rows"]:
-            axis.errorbar(row["parameters"], row["accuracy"], yerr=row["accuracy_std"], fmt="o", capsize=3)
+            axis.errorbar(row["parameters"], row["accuracy"], yerr=row["accuracy_std"] or 0.0, fmt="o", capsize=3)
             axis.annotate(f"{row['model']} ({row['method']})", (row["parameters"], row["accuracy"]),
                           textcoords="offset points", xytext=(5, 4), fontsize=7)
         axis.set_xscale("log")
@@ -167,17 +194,7 @@ def html_page(title: str, markdown_tables: list[tuple[str, list[dict], list[str]
 
 
 def leaderboard_html(tables: list[dict], image: Path | None) -> str:
-    sections = []
-    for table in tables:
-        phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
-        rows = [{"#": r["rank"], "model": r["model"], "method": r["method"], "parameters": r["parameters"],
-                 "MB": r["size_mb"], "accuracy": r["accuracy"], "std": r["accuracy_std"], "seeds": len(r["seeds"]),
-                 "CI low": r["ci95"][0], "CI high": r["ci95"][1], **r["per_phenomenon"],
-                 "samples/s": r["samples_per_second"], "retention": r["retention"]} for r in table["rows"]]
-        columns = ["#", "model", "method", "parameters", "MB", "accuracy", "std", "seeds", "CI low", "CI high",
-                   *phenomena, "samples/s", "retention"]
-        sections.append((f"{table['dataset']} (fingerprint {table['fingerprint']})", rows, columns))
-    return html_page("nlp-road leaderboard", sections, image)
+    return html_page("nlp-road leaderboard", [(_heading(t).replace("`", ""), *_shown_rows(t)) for t in tables], image)
 
 
 def _cell(value) -> str:

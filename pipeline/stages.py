@@ -26,8 +26,11 @@ class Stage:
 
 
 def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOptions, accelerator: Accelerator,
-              reuse: bool) -> dict:
+              reuse: bool, prepare: Callable[[], None] | None = None) -> dict:
     """The record of `stage`: a finished run of the same config when `reuse` is on, else body(run, resume).
+
+    `prepare` (building the model, say) runs before the run folder is made, so that a problem it
+    finds leaves nothing under outputs/.
 
     With --resume, the stage's own unfinished run continues from its checkpoints; a stage that has
     none starts afresh, so one `--resume` continues a recipe wherever it stopped.
@@ -38,6 +41,8 @@ def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOp
         if done is not None:
             accelerator.print(f"reusing the finished run {done['run_dir']}")
             return done
+    if prepare is not None:
+        prepare()
     resume = options.resume and has_unfinished(options, stage.recipe, stage.parts, stage.config)
     run = start_run(replace(options, resume=resume), stage.recipe, stage.parts, stage.config, accelerator)
     return body(run, resume)

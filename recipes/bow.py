@@ -46,8 +46,9 @@ def main() -> None:
                 "parameters": sum(p.numel() for p in model.parameters())}
         encoded = encode(task, tokenizer, 512)
         run = start_run(options, "bow", [name, task.name], config, accelerator)
-        record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded["train"], encoded,
-                                  train_config, accelerator, options.resume, 512, recipe="bow", method="ngram")
+        record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
+                                  accelerator=accelerator, resume=options.resume, max_length=512, recipe="bow",
+                                  method="ngram")
     else:
         # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams) and a linear classifier.
         pipeline = build_linear(ngram, train_config.seed)

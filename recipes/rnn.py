@@ -69,9 +69,9 @@ def main() -> None:
 
     # 3-4. Train on the harness loop, evaluate on test, record with the vocabulary.
     run = start_run(options, "rnn", [info["name"], task.name], config, accelerator)
-    record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded["train"], encoded,
-                              train_config, accelerator, options.resume, rnn.sequence_length, recipe="rnn",
-                              method="rnn", collate=fixed_length)
+    record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
+                              accelerator=accelerator, resume=options.resume, max_length=rnn.sequence_length,
+                              recipe="rnn", method="rnn", collate=fixed_length)
     accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 

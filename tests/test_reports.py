@@ -5,13 +5,13 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 from transformers import BertConfig, DistilBertConfig, GPT2Config
 
-from conftest import ROOT
-from pipeline.reports import leaderboard
+from conftest import ROOT, run_recipe
+from pipeline.records import find_records
+from pipeline.reports import leaderboard, leaderboard_markdown
 from pipeline.sizes import PUBLISHED, count, published_sizes
 
 
@@ -33,10 +33,8 @@ def test_published_offline_configs_match_the_reference_counts():
 
 def test_megatron_is_counted_in_seconds_without_allocating_weights():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
-    start = time.time()
     counted = count(PUBLISHED["MegatronLM 8.3B"][1]())
     assert 8.2e9 < counted["parameters"] < 8.4e9
-    assert time.time() - start < 30
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 1024  # < 1 GiB, not 33 GB
 
 
@@ -65,6 +63,40 @@ def test_leaderboard_groups_seeds_ranks_and_never_mixes_data_versions():
     assert len(tables[1]["rows"]) == 1
 
 
+def test_leaderboard_counts_a_config_and_seed_once_and_shows_single_runs_without_spread():
+    tables = leaderboard([record("a1", "f1", "bert-tiny", "finetune", 1, 0.70),
+                          record("a1-2", "f1", "bert-tiny", "finetune", 1, 0.70),
+                          record("b1", "f1", "minilm", "finetune", 1, 0.9512345),
+                          record("b2", "f1", "minilm", "finetune", 2, 0.85)])
+    assert tables[0]["duplicates_dropped"] == 1
+    assert [r["seeds"] for r in tables[0]["rows"]] == [[1, 2], [1]]
+    text = leaderboard_markdown(tables)
+    assert "1 duplicate run(s)" in text and "0.9006 ± 0.0716 (n=2)" in text
+    assert "| 0.7000 |" in text and "± 0.0000" not in text and "(n=1)" not in text
+
+
+def test_runs_on_the_same_test_file_share_a_table_whatever_they_trained_on(tmp_path, capsys):
+    data = tmp_path / "mr"
+    data.mkdir()
+    words = [("superb", "pos"), ("dull", "neg"), ("great", "pos"), ("awful", "neg")]
+    rows = [f"the film was {w} {i}" for i in range(60) for w, _ in words]
+    labels = [l for i in range(60) for _, l in words]
+    (data / "train.csv").write_text("review,sentiment\n" + "".join(f"{t},{l}\n" for t, l in zip(rows, labels)))
+    (data / "test.csv").write_text("review,sentiment\n" + "".join(f"a {w} one,{l}\n" for w, l in words * 5))
+    other = tmp_path / "other.csv"
+    other.write_text("review,sentiment\n" + "".join(f"so {w},{l}\n" for w, l in words * 4))
+    outputs = tmp_path / "outputs"
+    common = ["--text_column", "review", "--label_column", "sentiment", "--output_dir", str(outputs)]
+    for extra in (["--max_train_samples", "100"], ["--max_train_samples", "200"], []):
+        assert run_recipe("bow", ["--dataset", str(data), *common, *extra]) == 0
+    assert run_recipe("bow", ["--train_file", str(data / "train.csv"), "--test_file", str(other), *common]) == 0
+    tables = leaderboard(find_records(outputs))
+    assert sorted(len(t["rows"]) for t in tables) == [1, 3]
+    shared = next(t for t in tables if len(t["rows"]) == 3)
+    assert sorted(r["training_rows"] for r in shared["rows"]) == [100, 200, 216]
+    assert len({r["data_version"] for r in shared["rows"]}) == 3
+
+
 @pytest.fixture(scope="module")
 def whole_road(tmp_path_factory):
     """run_all with tiny settings: every recipe once, then both reports (seed averaging is tested above)."""
@@ -88,7 +120,7 @@ def test_run_all_runs_every_recipe_and_builds_the_reports(whole_road):
     assert methods[("bert-tiny", "finetune")]["seeds"] == [1]  # the distillation reused it as its teacher
     assert methods[("bilstm (from bert-tiny)", "distill")]["retention"] is not None
     assert {m for _, m in methods} == {"bow", "ngram", "word2vec", "rnn", "finetune", "hard-labels", "distill"}
-    assert "(n=1)" in (reports / "leaderboard.md").read_text()
+    assert "(n=" not in (reports / "leaderboard.md").read_text()  # one seed: a score, no spread
     assert "MegatronLM 8.3B" in (reports / "params.md").read_text()
 
 

@@ -61,8 +61,10 @@ class Task:
     left_out: list[str] = field(default_factory=list)  # train texts that --max_train_samples left out
 
     def describe(self) -> dict:
-        """The part of a run record that identifies the data."""
-        return {"name": self.name, "fingerprint": self.fingerprint, "label_names": self.label_names,
+        """The part of a run record that identifies the data; `evaluation_fingerprint` is the test split's alone."""
+        return {"name": self.name, "fingerprint": self.fingerprint,
+                "evaluation_fingerprint": _fingerprint({"test": self.splits["test"]}, self.label_names),
+                "label_names": self.label_names,
                 "label_mapping": self.label_mapping, "is_pair": self.is_pair, "source": self.source,
                 "sizes": {split: len(rows) for split, rows in self.splits.items()}}
 
@@ -257,9 +259,12 @@ def _complete_splits(splits: DatasetDict, spec: DataSpec) -> DatasetDict:
     return DatasetDict({split: splits[split] for split in ("train", "validation", "test")})
 
 
-def _fingerprint(splits: DatasetDict, label_names: list[str]) -> str:
+def _fingerprint(splits, label_names: list[str]) -> str:
+    """A digest of the texts and labels of `splits` (and of the label names), in order."""
     digest = hashlib.sha256("\x1f".join(label_names).encode())
     for split in ("train", "validation", "test"):
+        if split not in splits:
+            continue
         rows = splits[split]
         digest.update(split.encode())
         for column in ("text", "text_pair", "label"):

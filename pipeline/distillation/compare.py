@@ -71,7 +71,8 @@ def comparison_rows(rows: list[dict], *, labels: np.ndarray, speed: dict[str, di
                  "speedup": timing["samples_per_second"] / speed[teacher["model"]]["samples_per_second"],
                  "speedup_batch1": (timing["samples_per_second_batch1"]
                                     / speed[teacher["model"]]["samples_per_second_batch1"]),
-                 "smaller": teacher["size_mb"] / row["size_mb"] if row["size_mb"] and teacher["size_mb"] else None}
+                 "smaller": teacher["size_mb"] / row["size_mb"] if row["size_mb"] and teacher["size_mb"] else None,
+                 "timing": {k: timing[k] for k in ("batch_size", "rounds", "threads")}}
         if row is not base and row is not teacher:
             test = mcnemar(correct, base_correct)
             entry["versus_baseline"] = {"difference": float(correct.mean() - base_correct.mean()), **test}

@@ -16,7 +16,8 @@ from transformers import DataCollatorWithPadding
 from ..data import DataSpec, Task, encode, encode_rows
 from ..errors import UsageError
 from ..evaluation import evaluate_test, model_predictor, score
-from ..export import EXPORTS, export_onnx, onnx_predictor
+from ..export import export_onnx, onnx_predictor
+from ..finetuning import train_and_record
 from ..models import CACHE, ModelSpec
 from ..predictor import load_predictor, read_predictions
 from ..records import Run, RunOptions, folder_size_mb
@@ -134,8 +135,15 @@ class Distiller:
     def train_student(self, variant: Variant) -> dict:
         stage = Stage(variant.name, "distill", [self.settings.student, variant.method, self.task.name],
                       {**self.config, "method": variant.method})
-        record = run_stage(stage, lambda run, resume: self._train(variant, run, resume), options=self.options,
-                           accelerator=self.accelerator, reuse=self.options.resume)
+        built = []
+
+        def prepare() -> None:
+            built.append(build_student(self.kind, self._recipe(), seed=self.train_config.seed,
+                                       from_teacher=variant.from_teacher))
+
+        record = run_stage(stage, lambda run, resume: self._train(variant, built[0], run, resume),
+                           options=self.options, accelerator=self.accelerator, reuse=self.options.resume,
+                           prepare=prepare)
         self.records[variant.name] = record
         return record
 
@@ -144,11 +152,7 @@ class Distiller:
         return StudentRecipe(lead.loaded, lead.pretrained, list(self._rows()["text"]), self.task.label_names,
                              self.model_spec, self.settings.layer_map)
 
-    def _train(self, variant: Variant, run: Run, resume: bool) -> dict:
-        from ..finetuning import train_and_record
-
-        student = build_student(self.kind, self._recipe(), seed=self.train_config.seed,
-                                from_teacher=variant.from_teacher)
+    def _train(self, variant: Variant, student, run: Run, resume: bool) -> dict:
         student.info.update(name=self.settings.student, teachers=[t.id for t in self.teachers])
         encoded = encode(self.task, student.tokenizer, self.model_spec.max_length)
         extra = {"teachers": [{"id": t.id, "run_id": (t.record or {}).get("run_id")} for t in self.teachers],
@@ -246,4 +250,3 @@ class Distiller:
                       smaller=distilled["smaller"])
 
 
-__all__ = ["Distiller", "DistillConfig", "Variant", "LABELS_ONLY", "DISTILLED", "FROM_TEACHER", "EXPORTS"]
