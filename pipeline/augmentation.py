@@ -24,7 +24,7 @@ def embedding_neighbors(words: list[str], tokenizer, embeddings: torch.Tensor, k
     return {word: [known[j] for j in row.tolist()] for word, row in zip(known, nearest)}
 
 
-def augment(texts: list[str], kinds: list[str], copies: int, seed: int, mask_token: str,
+def augment(texts: list[str], kinds: list[str], *, copies: int, seed: int, mask_token: str,
             neighbors: dict[str, list[str]] | None = None, p_mask: float = 0.1, p_neighbor: float = 0.1,
             p_ngram: float = 0.25, max_ngram: int = 5) -> list[str]:
     """`copies` new sentences per input: words masked or swapped for a neighbour, then maybe cut to an n-gram."""

@@ -59,11 +59,11 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,
                                          max_length=max_length, seed=train_config.seed)
-    record = build_record(run, recipe, method, task, loaded.info, metrics, training, accelerator,
-                          train_config.seed, **extra)
+    record = build_record(run, task, recipe=recipe, method=method, model_info=loaded.info, metrics=metrics,
+                          training=training, accelerator=accelerator, seed=train_config.seed, **extra)
     if accelerator.is_main_process:
-        finish_run(run, record, predictions, task.label_names,
-                   pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record),
+        finish_run(run, record, predictions=predictions, label_names=task.label_names,
+                   write=pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record),
                    finish=finish)
     if not train_config.keep_checkpoints:
         remove_checkpoints(run.dir, accelerator)

@@ -60,7 +60,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", Path(str(text).rstrip("/")).name).strip("-").lower() or "run"
 
 
-def start_run(options: RunOptions, recipe: str, parts: list[str], config: dict, accelerator: Accelerator) -> Run:
+def start_run(options: RunOptions, recipe: str, *, parts: list[str], config: dict, accelerator: Accelerator) -> Run:
     """Pick the run folder: a new one (never an existing one) or, with --resume, the latest unfinished one."""
     digest = config_hash(config)
     base = run_base(options, recipe, parts, config)
@@ -263,7 +263,7 @@ def model_card(record: dict) -> ModelCard:
         path=f"{record['run_dir']}/model", seed=record["seed"], config_hash=record["config_hash"])
 
 
-def build_record(run: Run, recipe: str, method: str, task, model_info: dict, metrics: dict, training,
+def build_record(run: Run, task, *, recipe: str, method: str, model_info: dict, metrics: dict, training,
                  accelerator: Accelerator, seed: int, **extra) -> dict:
     """The self-describing record of one finished run; `extra` holds what a recipe adds (e.g. the teacher)."""
     epochs = training.epoch_seconds if training else []
@@ -279,7 +279,7 @@ def build_record(run: Run, recipe: str, method: str, task, model_info: dict, met
     }
 
 
-def finish_run(run: Run, record: dict, predictions, label_names: list[str], write: Callable[[Path], None], *,
+def finish_run(run: Run, record: dict, *, predictions, label_names: list[str], write: Callable[[Path], None],
                finish: Callable[[Run, dict, Path], None] | None = None) -> dict:
     """Save the model folder, the test predictions and, last, the record (main process only).
 

@@ -44,5 +44,6 @@ def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOp
     if prepare is not None:
         prepare()
     resume = options.resume and has_unfinished(options, stage.recipe, stage.parts, stage.config)
-    run = start_run(replace(options, resume=resume), stage.recipe, stage.parts, stage.config, accelerator)
+    run = start_run(replace(options, resume=resume), stage.recipe, parts=stage.parts, config=stage.config,
+                    accelerator=accelerator)
     return body(run, resume)

@@ -67,7 +67,7 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     )
 
 
-def make_loader(dataset, batch_size: int, collate: Callable, shuffle: bool = False, seed: int = 0) -> DataLoader:
+def make_loader(dataset, batch_size: int, *, collate: Callable, shuffle: bool = False, seed: int = 0) -> DataLoader:
     # Its own generator: starting an iterator would otherwise draw from the global RNG that dropout
     # uses, and a resumed run starts one more iterator than an uninterrupted one.
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
@@ -101,8 +101,8 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     set_seed(config.seed)  # each training stage is reproducible whatever ran before it in the process
     # A checkpoint holds this stage's objects only: forget what earlier stages prepared.
     accelerator.free_memory()
-    train_loader = make_loader(train_set, config.batch_size, collate, shuffle=True, seed=config.seed)
-    eval_loader = make_loader(validation_set, config.eval_batch_size, collate, seed=config.seed)
+    train_loader = make_loader(train_set, config.batch_size, collate=collate, shuffle=True, seed=config.seed)
+    eval_loader = make_loader(validation_set, config.eval_batch_size, collate=collate, seed=config.seed)
     trainable = [model, *extra_modules]
     raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate)
     *prepared, optimizer, train_loader, eval_loader = accelerator.prepare(

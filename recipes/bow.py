@@ -45,14 +45,14 @@ def main() -> None:
         info = {"name": "fasttext", "family": "fasttext", "class": "FastTextClassifier",
                 "parameters": sum(p.numel() for p in model.parameters())}
         encoded = encode(task, tokenizer, 512)
-        run = start_run(options, "bow", [name, task.name], config, accelerator)
+        run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
                                   accelerator=accelerator, resume=options.resume, max_length=512, recipe="bow",
                                   method="ngram")
     else:
         # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams) and a linear classifier.
         pipeline = build_linear(ngram, train_config.seed)
-        run = start_run(options, "bow", [name, task.name], config, accelerator)
+        run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         start = time.perf_counter()
         pipeline.fit(train_texts, np.asarray(task.splits["train"]["label"]))
         fit_seconds = time.perf_counter() - start
@@ -61,12 +61,12 @@ def main() -> None:
 
         # 3. Evaluate on test, record the run with the fitted pipeline.
         metrics, predictions = evaluate_texts(pipeline.predict_proba, task, train_config.seed)
-        record = build_record(run, "bow", method, task, info, metrics, None, accelerator, train_config.seed,
-                              fit_seconds=fit_seconds)
+        record = build_record(run, task, recipe="bow", method=method, model_info=info, metrics=metrics,
+                              training=None, accelerator=accelerator, seed=train_config.seed, fit_seconds=fit_seconds)
         record["timings"]["seconds_per_epoch"] = fit_seconds
-        finish_run(run, record, predictions, task.label_names,
-                   lambda folder: joblib.dump({"pipeline": pipeline, "labels": task.label_names},
-                                              folder / "pipeline.joblib"))
+        finish_run(run, record, predictions=predictions, label_names=task.label_names,
+                   write=lambda folder: joblib.dump({"pipeline": pipeline, "labels": task.label_names},
+                                                    folder / "pipeline.joblib"))
     accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 

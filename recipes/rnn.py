@@ -68,7 +68,7 @@ def main() -> None:
             "vectors": rnn.vectors, "vector_coverage": coverage}
 
     # 3-4. Train on the harness loop, evaluate on test, record with the vocabulary.
-    run = start_run(options, "rnn", [info["name"], task.name], config, accelerator)
+    run = start_run(options, "rnn", parts=[info["name"], task.name], config=config, accelerator=accelerator)
     record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
                               accelerator=accelerator, resume=options.resume, max_length=rnn.sequence_length,
                               recipe="rnn", method="rnn", collate=fixed_length)

@@ -29,7 +29,8 @@ def main() -> None:
     task = load_task(data_spec)
     texts = joined_texts(task.splits["train"])
     name = "pretrained" if w2v.pretrained else w2v.architecture
-    run = start_run(options, "word2vec", [name, w2v.weighting, task.name], config, accelerator)
+    run = start_run(options, "word2vec", parts=[name, w2v.weighting, task.name], config=config,
+                    accelerator=accelerator)
 
     # 2. Word vectors: trained here (CBOW or skip-gram) or loaded.
     if w2v.pretrained:
@@ -49,10 +50,11 @@ def main() -> None:
     info = {"name": f"word2vec-{name}-{w2v.weighting}", "family": "word2vec", "class": "word2vec",
             "parameters": classifier.parameters(), "vocabulary": len(vectors.key_to_index),
             "vector_size": vectors.vector_size}
-    record = build_record(run, "word2vec", "word2vec", task, info, metrics, None, accelerator, w2v.seed,
+    record = build_record(run, task, recipe="word2vec", method="word2vec", model_info=info, metrics=metrics,
+                          training=None, accelerator=accelerator, seed=w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)
     record["timings"]["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
-    finish_run(run, record, predictions, task.label_names, classifier.save)
+    finish_run(run, record, predictions=predictions, label_names=task.label_names, write=classifier.save)
 
     print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
     print("\nword vectors: " + ", ".join(

@@ -17,7 +17,7 @@ def test_shipped_metric_modules_load_offline_and_agree_with_hand_values(monkeypa
 
 def test_score_breaks_down_by_class_and_phenomenon():
     logits = np.array([[2, 0], [0, 2], [0, 2], [2, 0]], dtype=float)
-    metrics = score(logits, [0, 1, 0, 0], ["neg", "pos"], ["plain", "plain", "negation", "negation"])
+    metrics = score(logits, [0, 1, 0, 0], ["neg", "pos"], phenomena=["plain", "plain", "negation", "negation"])
     assert metrics["accuracy"] == 0.75
     assert metrics["per_phenomenon"] == {"plain": 1.0, "negation": 0.5}
     assert metrics["per_class"]["neg"]["accuracy"] == pytest.approx(2 / 3)

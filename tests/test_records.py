@@ -16,22 +16,22 @@ def test_config_hash_ignores_where_and_how_a_run_is_kept():
 def test_runs_never_reuse_a_folder_and_resume_picks_the_unfinished_one(tmp_path):
     accelerator = Accelerator(cpu=True)
     options = RunOptions(output_dir=str(tmp_path))
-    first = start_run(options, "finetune", ["bert-tiny", "builtin"], {"seed": 1}, accelerator)
+    first = start_run(options, "finetune", parts=["bert-tiny", "builtin"], config={"seed": 1}, accelerator=accelerator)
     write_record(first, {"run_id": first.id})
-    second = start_run(options, "finetune", ["bert-tiny", "builtin"], {"seed": 1}, accelerator)
+    second = start_run(options, "finetune", parts=["bert-tiny", "builtin"], config={"seed": 1}, accelerator=accelerator)
     assert second.dir != first.dir and second.dir.name == first.dir.name + "-2"
     with pytest.raises(UsageError, match="no unfinished run"):
-        start_run(RunOptions(output_dir=str(tmp_path), resume=True), "finetune", ["bert-tiny", "builtin"],
-                  {"seed": 1}, accelerator)
+        start_run(RunOptions(output_dir=str(tmp_path), resume=True), "finetune", parts=["bert-tiny", "builtin"],
+                  config={"seed": 1}, accelerator=accelerator)
     (second.dir / "checkpoints").mkdir()
-    resumed = start_run(RunOptions(output_dir=str(tmp_path), resume=True), "finetune", ["bert-tiny", "builtin"],
-                        {"seed": 1}, accelerator)
+    resumed = start_run(RunOptions(output_dir=str(tmp_path), resume=True), "finetune", parts=["bert-tiny", "builtin"],
+                        config={"seed": 1}, accelerator=accelerator)
     assert resumed.dir == second.dir
 
 
 def test_records_are_atomic_and_found(tmp_path):
     accelerator = Accelerator(cpu=True)
-    run = start_run(RunOptions(output_dir=str(tmp_path)), "x", ["m", "d"], {}, accelerator)
+    run = start_run(RunOptions(output_dir=str(tmp_path)), "x", parts=["m", "d"], config={}, accelerator=accelerator)
     assert find_records(tmp_path) == []  # a folder without a record is an unfinished run
     write_record(run, {"run_id": run.id, "value": 1})
     assert not list(run.dir.glob("*.tmp"))

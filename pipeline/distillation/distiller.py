@@ -233,7 +233,7 @@ class Distiller:
                 predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length)
                 logits = np.concatenate([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
                 phenomena = task.splits["test"]["phenomenon"] if "phenomenon" in task.splits["test"].column_names else None
-                metrics = score(logits, labels, task.label_names, phenomena)
+                metrics = score(logits, labels, task.label_names, phenomena=phenomena)
                 name = f"student, distilled, {kind}"
                 size = path.stat().st_size / 1e6
                 rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": logits.argmax(-1),

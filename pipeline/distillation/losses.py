@@ -34,7 +34,7 @@ class SoftTargetLoss(nn.Module):
         return self.temperature + (self.temperature_end - self.temperature) * min(max(progress, 0.0), 1.0)
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
-                hard_weight: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
+                hard_weight: torch.Tensor, *, progress: float = 0.0) -> torch.Tensor:
         """teacher_logits is [batch, teachers, classes]: several teachers' soft targets are averaged."""
         temperature = self.temperature_at(progress)
         loss = student_logits.new_zeros((), dtype=torch.float)

@@ -55,7 +55,8 @@ class DistillationObjective:
         inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
         with captured_qkv(model) if self.relation else nullcontext() as student_qkv:
             out = model(**inputs, output_hidden_states=self.hidden is not None or None)
-        loss = self.soft(out.logits, batch["teacher_logits"], batch["labels"], batch["hard_weight"], progress)
+        loss = self.soft(out.logits, batch["teacher_logits"], batch["labels"], batch["hard_weight"],
+                         progress=progress)
         if self.hidden is None and self.relation is None:
             return loss
         with torch.no_grad(), captured_qkv(self.teacher) if self.relation else nullcontext() as teacher_qkv:

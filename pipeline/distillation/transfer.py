@@ -35,8 +35,8 @@ def build_transfer_set(task: Task, data_spec: DataSpec, settings, *, teacher_tok
         labelled = list(task.splits["train"]["text"])
         neighbors = (embedding_neighbors(" ".join(labelled).split(), teacher_tokenizer, teacher_embeddings)
                      if "neighbors" in settings.augment else None)
-        candidates["augmentation"] = augment(labelled, settings.augment, settings.augment_copies, seed,
-                                             teacher_tokenizer.mask_token or "[MASK]", neighbors)
+        candidates["augmentation"] = augment(labelled, settings.augment, copies=settings.augment_copies, seed=seed,
+                                             mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors)
     seen = {text for split in task.splits.values() for text in split["text"]}
     texts, sources = [], {}
     for source, items in candidates.items():

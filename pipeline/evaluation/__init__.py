@@ -38,7 +38,7 @@ def predict(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator
     return torch.cat(chunks).numpy()
 
 
-def score(logits: np.ndarray, labels, label_names: list[str], phenomena=None, seed: int = 0) -> dict:
+def score(logits: np.ndarray, labels, label_names: list[str], *, phenomena=None, seed: int = 0) -> dict:
     """Main metrics with a bootstrap interval, per-class and (for the built-in data) per-phenomenon accuracy."""
     labels = np.asarray(labels)
     predictions = logits.argmax(-1)
@@ -109,7 +109,7 @@ def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, *, coll
     logits = predict(model, loader, accelerator)
     test = task.splits["test"]
     phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    metrics = score(logits, list(test["label"]), task.label_names, phenomena, seed=seed)
+    metrics = score(logits, list(test["label"]), task.label_names, phenomena=phenomena, seed=seed)
     unwrapped = accelerator.unwrap_model(model)
     texts = joined_texts(test)
     metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length), texts,
@@ -125,6 +125,7 @@ def evaluate_texts(predict_proba: Callable[[list[str]], np.ndarray], task, seed:
     texts = joined_texts(test)
     probabilities = np.concatenate([predict_proba(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
     phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    metrics = score(np.log(probabilities + 1e-12), list(test["label"]), task.label_names, phenomena, seed=seed)
+    metrics = score(np.log(probabilities + 1e-12), list(test["label"]), task.label_names, phenomena=phenomena,
+                    seed=seed)
     metrics["speed"] = {**measure_speed(predict_proba, texts, batch_size), "device": "cpu"}
     return metrics, probabilities.argmax(-1)
