@@ -55,7 +55,10 @@ class _Repeatable(argparse.Action):
 def _read_yaml(path: Path, parser: argparse.ArgumentParser) -> dict:
     if not path.is_file():
         raise UsageError(f"config file '{path}' does not exist")
-    values = yaml.safe_load(path.read_text()) or {}
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UsageError(f"config file '{path}' is not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(values, dict):
         raise UsageError(f"config file '{path}' must be a mapping of option: value")
     known = {action.dest for action in parser._actions}

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig,
                           PreTrainedModel, PreTrainedTokenizerFast)
 
-from .errors import UsageError
+from .errors import UsageError, check_options
 from .hub import hub_reachable
 
 transformers.logging.set_verbosity_error()
@@ -35,6 +35,13 @@ class ModelSpec:
     dropout: float | None = field(default=None, metadata={"help": "Override every dropout probability "
                                                                   "(0 makes training deterministic across devices)."})
     vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of tokenizers trained for scratch presets."})
+
+    def __post_init__(self):
+        check_options([
+            (self.max_length >= 2, f"--max_length must be at least 2 (got {self.max_length})"),
+            (self.dropout is None or 0 <= self.dropout < 1, f"--dropout must be in [0, 1) (got {self.dropout})"),
+            (self.vocab_size >= 16, f"--vocab_size must be at least 16 (got {self.vocab_size})"),
+        ])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .errors import UsageError
+from .errors import UsageError, check_options
 
 FEATURES = ("binary", "count", "tfidf", "fasttext")
 
@@ -34,6 +34,19 @@ class NgramConfig:
     max_features: int | None = field(default=None, metadata={"help": "Keep only the most frequent n-grams."})
     buckets: int = field(default=20_000, metadata={"help": "fasttext: hash buckets for the bigrams."})
     embedding_dim: int = field(default=64, metadata={"help": "fasttext: embedding width."})
+
+    def __post_init__(self):
+        check_options([
+            (self.features in FEATURES, f"--features {self.features!r}: choose one of {', '.join(FEATURES)}"),
+            (self.analyzer in ("word", "char", "char_wb"), f"--analyzer {self.analyzer!r}: choose word, char or char_wb"),
+            (self.classifier in ("logreg", "sgd"), f"--classifier {self.classifier!r}: choose logreg or sgd"),
+            (1 <= self.ngram_min <= self.ngram_max,
+             f"--ngram_min {self.ngram_min} and --ngram_max {self.ngram_max}: need 1 <= ngram_min <= ngram_max"),
+            (self.regularization > 0, f"--regularization must be positive (got {self.regularization})"),
+            (self.max_features is None or self.max_features >= 1,
+             f"--max_features must be at least 1 (got {self.max_features})"),
+            (self.buckets >= 1 and self.embedding_dim >= 1, "--buckets and --embedding_dim must be at least 1"),
+        ])
 
 
 def build_linear(config: NgramConfig, seed: int) -> Pipeline:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import joblib
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -18,7 +17,7 @@ from .ngrams import FastTextClassifier
 from .export import EXPORTS, onnx_predictor
 from .records import PREDICTIONS, RECORD
 from .recurrent import RecurrentClassifier
-from .word2vec import VectorClassifier
+from .word2vec import VectorClassifier, load_sklearn
 
 TORCH_CLASSES = {"RecurrentClassifier": RecurrentClassifier, "FastTextClassifier": FastTextClassifier}
 
@@ -48,7 +47,7 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
         logits = onnx_predictor(path, AutoTokenizer.from_pretrained(folder), max_length=max_length)
         return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
     if kind == "sklearn":
-        return Predictor(labels, joblib.load(folder / "pipeline.joblib")["pipeline"].predict_proba, record)
+        return Predictor(labels, load_sklearn(folder / "pipeline.skops").predict_proba, record)
     if kind == "word2vec":
         return Predictor(labels, VectorClassifier.load(folder).predict_proba, record)
     model = (TORCH_CLASSES[kind].from_pretrained(folder) if kind in TORCH_CLASSES

@@ -67,7 +67,6 @@ def start_run(options: RunOptions, recipe: str, *, parts: list[str], config: dic
     chosen = [None]
     if accelerator.is_main_process:
         chosen[0] = _choose_folder(Path(options.output_dir), base, options.resume)
-        chosen[0].mkdir(parents=True, exist_ok=True)
     broadcast_object_list(chosen)
     folder = Path(chosen[0])
     accelerator.project_configuration.project_dir = accelerator.project_configuration.logging_dir = str(folder)
@@ -101,19 +100,23 @@ def finished_record(options: RunOptions, recipe: str, parts: list[str], config: 
 
 
 def _choose_folder(root: Path, base: str, resume: bool) -> Path:
-    existing = _runs(root, base)
+    """The unfinished run to resume, or a new folder made here: mkdir fails on a folder that exists,
+    so two processes starting the same run at once never share one."""
     if resume:
-        unfinished = _unfinished(existing)
+        unfinished = _unfinished(_runs(root, base))
         if not unfinished:
             raise UsageError(f"--resume: no unfinished run '{base}' with checkpoints under {root}; "
                              "run without --resume to start afresh")
         return unfinished[-1]
-    if not existing:
-        return root / base
-    number = 2
-    while (root / f"{base}-{number}").exists():
-        number += 1
-    return root / f"{base}-{number}"
+    root.mkdir(parents=True, exist_ok=True)
+    number = 1
+    while True:
+        folder = root / (base if number == 1 else f"{base}-{number}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            number += 1
 
 
 def find_records(root: str | Path = "outputs") -> list[dict]:

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .errors import UsageError
+from .errors import UsageError, check_options
 from .evaluation import MAIN_METRIC, predict, score
 
 
@@ -47,6 +47,22 @@ class TrainConfig:
         "help": "no, fp16 or bf16; default: the accelerate config's choice."})
     report_to: str | None = field(default=None, metadata={"help": "An accelerate tracker, e.g. 'tensorboard'."})
     keep_checkpoints: bool = field(default=False, metadata={"help": "Keep checkpoints/ after a finished run."})
+
+    def __post_init__(self):
+        check_options([
+            (self.epochs >= 1, f"--epochs must be at least 1 (got {self.epochs})"),
+            (self.batch_size >= 1, f"--batch_size must be at least 1 (got {self.batch_size})"),
+            (self.eval_batch_size >= 1, f"--eval_batch_size must be at least 1 (got {self.eval_batch_size})"),
+            (self.gradient_accumulation_steps >= 1,
+             f"--gradient_accumulation_steps must be at least 1 (got {self.gradient_accumulation_steps})"),
+            (self.learning_rate > 0, f"--learning_rate must be positive (got {self.learning_rate})"),
+            (self.weight_decay >= 0, f"--weight_decay must not be negative (got {self.weight_decay})"),
+            (0 <= self.warmup_ratio < 1, f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})"),
+            (self.max_grad_norm >= 0, f"--max_grad_norm must not be negative (got {self.max_grad_norm})"),
+            (self.checkpoint_every >= 0, f"--checkpoint_every must not be negative (got {self.checkpoint_every})"),
+            (self.mixed_precision in (None, "no", "fp16", "bf16"),
+             f"--mixed_precision {self.mixed_precision!r}: choose no, fp16 or bf16"),
+        ])
 
 
 def make_accelerator(config: TrainConfig) -> Accelerator:

@@ -12,7 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
+import json
+
+import skops.io
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.test.utils import datapath
@@ -21,6 +23,8 @@ from sklearn.linear_model import LogisticRegression
 
 from .errors import UsageError
 
+
+VECTORS = "vectors.bin"  # word2vec binary format
 
 @dataclass
 class Word2VecConfig:
@@ -55,6 +59,9 @@ def check(config: Word2VecConfig) -> None:
         raise UsageError(f"--corpus '{config.corpus}' does not exist")
     if config.pretrained and not Path(config.pretrained).is_file():
         raise UsageError(f"--pretrained '{config.pretrained}' does not exist; give a word2vec .txt or .bin file")
+    for text in config.analogy:
+        if len([w for w in text.split(",") if w.strip()]) != 3:
+            raise UsageError(f"--analogy {text!r}: write three words, e.g. 'king,man,woman' for king - man + woman")
 
 
 def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVectors, dict]:
@@ -75,10 +82,16 @@ def train_vectors(texts: list[str], config: Word2VecConfig) -> tuple[KeyedVector
 
 
 def load_vectors(path: str) -> KeyedVectors:
+    """Vectors in word2vec's text (.txt) or binary (.bin) format, or those of a word2vec run folder."""
+    run_vectors = Path(path) / "model" / VECTORS
+    if run_vectors.is_file():
+        path = str(run_vectors)
+    if not Path(path).is_file():
+        raise UsageError(f"vectors '{path}' not found; give a word2vec run folder or a word2vec .txt/.bin file")
     try:
         return KeyedVectors.load_word2vec_format(path, binary=path.endswith(".bin"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise UsageError(f"--pretrained '{path}' is not in word2vec format: {error}") from None
+    except (ValueError, UnicodeDecodeError, EOFError) as error:
+        raise UsageError(f"vectors '{path}' are not in word2vec format: {error}") from None
 
 
 def evaluate_vectors(vectors: KeyedVectors) -> dict:
@@ -110,9 +123,7 @@ def queries(vectors: KeyedVectors, neighbors: list[str], analogies: list[str]) -
         out["neighbors"][word] = (vectors.most_similar(word.lower(), topn=8) if word.lower() in vectors
                                   else "not in the vocabulary")
     for text in analogies:
-        parts = [w.strip().lower() for w in text.split(",")]
-        if len(parts) != 3:
-            raise UsageError(f"--analogy {text!r}: write three words, e.g. 'king,man,woman' for king - man + woman")
+        parts = [w.strip().lower() for w in text.split(",") if w.strip()]
         missing = [w for w in parts if w not in vectors]
         out["analogies"][text] = (f"not in the vocabulary: {', '.join(missing)}" if missing else
                                   vectors.most_similar(positive=[parts[0], parts[2]], negative=[parts[1]], topn=5))
@@ -148,13 +159,23 @@ class VectorClassifier:
         return int(self.vectors.vectors.size + self.classifier.coef_.size + self.classifier.intercept_.size)
 
     def save(self, folder: Path) -> None:
-        self.vectors.save(str(folder / "vectors.kv"))
-        joblib.dump({"classifier": self.classifier, "idf": self.idf, "weighting": self.weighting},
-                    folder / "classifier.joblib")
+        """Formats that run no code on load: word2vec's binary format, skops, JSON."""
+        self.vectors.save_word2vec_format(str(folder / VECTORS), binary=True)
+        skops.io.dump(self.classifier, folder / "classifier.skops")
+        (folder / "classifier.json").write_text(json.dumps({"idf": self.idf, "weighting": self.weighting}))
 
     @classmethod
     def load(cls, folder: Path) -> "VectorClassifier":
-        state = joblib.load(folder / "classifier.joblib")
-        model = cls(KeyedVectors.load(str(folder / "vectors.kv")), state["weighting"])
-        model.classifier, model.idf = state["classifier"], state["idf"]
+        state = json.loads((folder / "classifier.json").read_text())
+        model = cls(load_vectors(str(folder / VECTORS)), state["weighting"])
+        model.classifier, model.idf = load_sklearn(folder / "classifier.skops"), state["idf"]
         return model
+
+
+def load_sklearn(path: Path):
+    """A scikit-learn object saved with skops: types outside skops' trusted defaults are refused, not run."""
+    untrusted = skops.io.get_untrusted_types(file=path)
+    if untrusted:
+        raise UsageError(f"'{path}' holds types that are not trusted by default ({', '.join(untrusted[:3])}); "
+                         "it was not saved by nlp-road, so it is not loaded")
+    return skops.io.load(path)

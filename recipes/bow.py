@@ -11,7 +11,7 @@ The lesson: counting words gets plain polarity right and fails where order matte
 
 import time
 
-import joblib
+import skops.io
 import numpy as np
 
 from pipeline.config import parse_options, run_cli
@@ -65,8 +65,7 @@ def main() -> None:
                               training=None, accelerator=accelerator, seed=train_config.seed, fit_seconds=fit_seconds)
         record["timings"]["seconds_per_epoch"] = fit_seconds
         finish_run(run, record, predictions=predictions, label_names=task.label_names,
-                   write=lambda folder: joblib.dump({"pipeline": pipeline, "labels": task.label_names},
-                                                    folder / "pipeline.joblib"))
+                   write=lambda folder: skops.io.dump(pipeline, folder / "pipeline.skops"))
     accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 

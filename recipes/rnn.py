@@ -8,9 +8,7 @@ The lesson: reading in order is what lets a model learn that "not" flips the nex
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from gensim.models import KeyedVectors
 from transformers import DataCollatorWithPadding
 
 from pipeline.config import parse_options, run_cli
@@ -55,8 +53,7 @@ def main() -> None:
         raise UsageError(f"--cell {rnn.cell!r}: choose lstm or gru")
     vectors, coverage = None, None
     if rnn.vectors:
-        folder = Path(rnn.vectors) / "model" / "vectors.kv"
-        vectors = KeyedVectors.load(str(folder)) if folder.is_file() else load_vectors(rnn.vectors)
+        vectors = load_vectors(rnn.vectors)
     model = RecurrentClassifier(len(tokenizer), len(task.label_names), vectors.vector_size if vectors else rnn.embedding_dim,
                                 rnn.hidden_size, rnn.num_layers, rnn.cell, rnn.bidirectional,
                                 pad_token_id=tokenizer.pad_token_id, id2label=dict(enumerate(task.label_names)))

@@ -29,12 +29,13 @@ def main() -> None:
     task = load_task(data_spec)
     texts = joined_texts(task.splits["train"])
     name = "pretrained" if w2v.pretrained else w2v.architecture
+    pretrained = load_vectors(w2v.pretrained) if w2v.pretrained else None  # a bad file is refused before the folder
     run = start_run(options, "word2vec", parts=[name, w2v.weighting, task.name], config=config,
                     accelerator=accelerator)
 
     # 2. Word vectors: trained here (CBOW or skip-gram) or loaded.
     if w2v.pretrained:
-        vectors, training = load_vectors(w2v.pretrained), {"pretrained": w2v.pretrained}
+        vectors, training = pretrained, {"pretrained": w2v.pretrained}
     else:
         vectors, training = train_vectors(texts, w2v)
 

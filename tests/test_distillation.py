@@ -11,7 +11,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
-from transformers import DataCollatorWithPadding
 
 from conftest import ROOT, launch, run_recipe, start
 from safetensors.torch import load_file
@@ -19,7 +18,7 @@ from pipeline.distillation.losses import HiddenStateLoss, RelationLoss, SoftTarg
 from pipeline.distillation.students import extract_student, parse_layer_map
 from pipeline.distillation.teachers import Teacher, soft_targets
 from pipeline.errors import UsageError
-from pipeline.models import LoadedModel, ModelSpec, load_model
+from pipeline.models import ModelSpec, load_model
 
 LABELS = ["negative", "positive"]
 

@@ -5,12 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import pytest
 
 from conftest import ROOT, launch, run_recipe
 from pipeline.data import DataSpec, joined_texts, load_task
 from pipeline.predictor import load_predictor
+from pipeline.word2vec import load_sklearn
 
 SMALL = ["--max_train_samples", "600", "--max_eval_samples", "120"]
 
@@ -43,7 +43,7 @@ def test_one_hot_bag_of_words_is_binary_and_counts_its_coefficients(road):
     assert run_recipe("bow", args) == 0  # scikit-learn is fast: the whole training split
     record = only_record(out)
     assert record["method"] == "bow" and record["recipe"] == "bow"
-    pipeline = joblib.load(f"{record['run_dir']}/model/pipeline.joblib")["pipeline"]
+    pipeline = load_sklearn(Path(record["run_dir"]) / "model" / "pipeline.skops")
     row = pipeline.named_steps["vectorizer"].transform(["good good good film film"])
     assert set(row.data.tolist()) == {1}  # presence, not counts
     classifier = pipeline.named_steps["classifier"]
@@ -91,7 +91,8 @@ def test_word2vec_trains_evaluates_and_queries(road, architecture):
 def test_pretrained_vectors_in_word2vec_format(road, tmp_path):
     from gensim.models import KeyedVectors
 
-    trained = KeyedVectors.load(str(next((road / "w2v-cbow").glob("*/model/vectors.kv"))))
+    trained = KeyedVectors.load_word2vec_format(str(next((road / "w2v-cbow").glob("*/model/vectors.bin"))),
+                                                binary=True)
     for suffix, binary in ((".txt", False), (".bin", True)):
         path = tmp_path / f"vectors{suffix}"
         trained.save_word2vec_format(str(path), binary=binary)

@@ -14,7 +14,7 @@ from pathlib import Path
 import datasets
 from datasets import ClassLabel, Dataset, DatasetDict
 
-from ..errors import UsageError
+from ..errors import UsageError, check_options
 from ..hub import require_hub
 from .builtin import build_builtin
 
@@ -47,6 +47,18 @@ class DataSpec:
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on this many shuffled rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Cap validation and test at this many rows."})
     data_seed: int = field(default=0, metadata={"help": "Seed of the built-in generator, splits and row sampling."})
+    missing_text: str = field(default="refuse", metadata={
+        "help": "Rows whose text is empty or missing: 'refuse' (stop and say where) or 'drop' (count them in the record)."})
+
+    def __post_init__(self):
+        check_options([
+            (0 < self.validation_size < 1, f"--validation_size must be between 0 and 1 (got {self.validation_size})"),
+            (self.max_train_samples is None or self.max_train_samples >= 1,
+             f"--max_train_samples must be at least 1 (got {self.max_train_samples})"),
+            (self.max_eval_samples is None or self.max_eval_samples >= 1,
+             f"--max_eval_samples must be at least 1 (got {self.max_eval_samples})"),
+            (self.missing_text in ("refuse", "drop"), f"--missing_text {self.missing_text!r}: choose refuse or drop"),
+        ])
 
 
 @dataclass
@@ -87,6 +99,7 @@ def load_task(spec: DataSpec) -> Task:
         .rename_columns({old: new for old, new in keep.items() if old != new})
         for split, rows in splits.items()
     })
+    splits, dropped = _missing_text(splits, spec.missing_text)
     splits = _complete_splits(splits, spec)
     left_out = []
     if spec.max_train_samples:
@@ -98,6 +111,8 @@ def load_task(spec: DataSpec) -> Task:
         for split in ("validation", "test"):
             splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))
     source = {k: v for k, v in asdict(spec).items() if v is not None}
+    if dropped:
+        source["dropped_missing_text"] = dropped
     return Task(splits, name, label_names, mapping, pair is not None, _fingerprint(splits, label_names), source,
                 left_out)
 
@@ -249,12 +264,36 @@ def _normalise_labels(splits: DatasetDict, label: str, spec: DataSpec):
     return out, names, mapping
 
 
+def _missing_text(splits: DatasetDict, policy: str) -> tuple[DatasetDict, dict[str, int]]:
+    """Rows with no text (empty cells): refused with where they are, or dropped and counted."""
+    dropped = {}
+    for split, rows in splits.items():
+        columns = [c for c in ("text", "text_pair") if c in rows.column_names]
+        bad = [i for i, row in enumerate(zip(*(rows[c] for c in columns)))
+               if any(not isinstance(t, str) or not t.strip() for t in row)]
+        if not bad:
+            continue
+        if policy == "refuse":
+            where = ", ".join(str(i + 2) for i in bad[:5]) + (" ..." if len(bad) > 5 else "")
+            raise UsageError(f"the {split} split has {len(bad)} row(s) with no text (file lines {where}); "
+                             "fill them, or pass --missing_text drop to leave them out")
+        keep = sorted(set(range(len(rows))) - set(bad))
+        splits[split], dropped[split] = rows.select(keep), len(bad)
+        if not keep:
+            raise UsageError(f"the {split} split has no row with text; give a file with text in it")
+    return splits, dropped
+
+
 def _complete_splits(splits: DatasetDict, spec: DataSpec) -> DatasetDict:
     """Carve a missing validation (then test) split out of train, stratified and seeded."""
     for split in ("test", "validation"):
         if split not in splits:
-            parts = splits["train"].train_test_split(test_size=spec.validation_size, seed=spec.data_seed,
-                                                     stratify_by_column="label")
+            try:
+                parts = splits["train"].train_test_split(test_size=spec.validation_size, seed=spec.data_seed,
+                                                         stratify_by_column="label")
+            except ValueError as error:
+                raise UsageError(f"the train split ({len(splits['train'])} rows) is too small to carve a {split} "
+                                 f"split from ({str(error).splitlines()[0]}); give more rows or a {split} file") from None
             splits["train"], splits[split] = parts["train"], parts["test"]
     return DatasetDict({split: splits[split] for split in ("train", "validation", "test")})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..augmentation import AUGMENTATIONS
-from ..errors import UsageError
+from ..errors import check_options
 
 
 @dataclass
@@ -73,9 +73,7 @@ class DistillConfig:
              f"choose from {', '.join(AUGMENTATIONS)}"),
             (bool(self.teacher), "give at least one --teacher"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
+        check_options(checks)
 
     @property
     def deep(self) -> bool:
