@@ -1,4 +1,5 @@
 import json
+import random
 import re
 
 import pytest
@@ -6,7 +7,8 @@ from datasets import Dataset
 
 from conftest import shared
 from pipeline.data import DataSpec, load_task
-from pipeline.data.builtin import ASPECTS, CONTEXT, NEGATIVE, PHENOMENA, POSITIVE, build_builtin, vocabulary
+from pipeline.data.builtin import (ASPECTS, CONTEXT, NEGATIVE, PHENOMENA, POSITIVE, _held_out_pairs, build_builtin,
+                                   unlabeled_sentences, vocabulary)
 from pipeline.errors import UsageError
 
 
@@ -55,6 +57,15 @@ def test_builtin_test_sentences_use_pairings_never_seen_in_training(builtin):
     seen = set().union(*(_pairs(s) for s in builtin["train"]["sentence"]))
     novel = [bool(_pairs(s) - seen) for s in builtin["test"]["sentence"][:300]]
     assert sum(novel) / len(novel) > 0.9
+
+
+def test_builtin_transfer_sentences_are_new_and_use_only_training_pairings(builtin):
+    transfer = unlabeled_sentences(0, 3000)
+    assert len(set(transfer)) == 3000 and transfer == unlabeled_sentences(0, 3000)
+    assert not set(transfer) & {s for split in builtin.values() for s in split["sentence"]}
+    held_out = _held_out_pairs(random.Random(0))  # the pairings the generator keeps for the test split
+    assert set().union(*(_pairs(s) for s in builtin["test"]["sentence"])) & held_out
+    assert not set().union(*(_pairs(s) for s in transfer)) & held_out
 
 
 def test_builtin_contrast_second_clause_decides(builtin):
@@ -158,3 +169,14 @@ def test_hub_dataset_without_network_fails_fast(monkeypatch):
     with pytest.raises(UsageError, match="local folder or file"):
         load_task(DataSpec(dataset="imdb"))
     assert time.time() - start < 10
+
+
+def test_rows_without_text_are_refused_or_dropped_and_counted(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\na,0\n,1\nc,0\nd,1\n  ,0\ne,1\nf,0\ng,1\nh,0\ni,1\nj,0\nk,1\n")
+    (tmp_path / "test.csv").write_text("text,label\na,0\nb,1\n")
+    with pytest.raises(UsageError, match=r"the train split has 2 row\(s\) with no text \(file lines 3, 6\)"):
+        load_task(DataSpec(dataset=str(tmp_path)))
+    task = load_task(DataSpec(dataset=str(tmp_path), missing_text="drop", validation_size=0.2))
+    assert task.source["dropped_missing_text"] == {"train": 2}
+    assert len(task.splits["train"]) + len(task.splits["validation"]) == 10
+    assert all(text.strip() for text in task.splits["train"]["text"])

@@ -113,6 +113,18 @@ BAD = [
     (["--dataset", "{one_class}"], "single class"),
     (["--dataset", "{empty_test}"], "test split"),
     (["--dataset", "{unknown_label}"], "that the train split does not have"),
+    (["--dataset", "{missing_text}"], "row(s) with no text (file lines 3)"),
+    (["--dataset", "{tiny}"], "too small to carve"),
+    (["--config", "{bad_yaml}"], "is not valid YAML"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--epochs", "-1"], "--epochs must be at least 1"),
+    (["--batch_size", "0"], "--batch_size must be at least 1"),
+    (["--learning_rate", "-1"], "--learning_rate must be positive"),
+    (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be at least 1"),
+    (["--validation_size", "1.5"], "--validation_size must be between 0 and 1"),
+    (["--max_train_samples", "0"], "--max_train_samples must be at least 1"),
+    (["--mixed_precision", "fp8"], "choose no, fp16 or bf16"),
+    (["--max_length", "0"], "--max_length must be at least 2"),
 ]
 
 
@@ -128,7 +140,14 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
     (tmp_path / "empty_test").mkdir()
     (tmp_path / "empty_test" / "train.csv").write_text("text,label\na,0\nb,1\n")
     (tmp_path / "empty_test" / "test.csv").write_text("text,label\n")
-    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test"]}
+    (tmp_path / "missing_text").mkdir()
+    (tmp_path / "missing_text" / "train.csv").write_text("text,label\na,0\n,1\nc,0\nd,1\n")
+    (tmp_path / "missing_text" / "test.csv").write_text("text,label\na,0\nb,1\n")
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "train.csv").write_text("text,label\na,0\nb,1\nc,0\n")
+    (tmp_path / "bad.yaml").write_text("epochs: [1\n")
+    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test", "missing_text", "tiny"]}
+    paths["bad_yaml"] = str(tmp_path / "bad.yaml")
     paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
     if "{sst2}" in args:
         shared("sst2")

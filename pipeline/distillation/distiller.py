@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from datasets import Dataset, concatenate_datasets
 from transformers import DataCollatorWithPadding
 
-from ..data import DataSpec, Task, encode, encode_rows
+from ..data import DataSpec, Task, encode, encode_rows, joined_texts
 from ..errors import UsageError
 from ..evaluation import evaluate_test, model_predictor, score
 from ..export import export_onnx, onnx_predictor
@@ -61,6 +61,7 @@ class Distiller:
         self.transfer: TransferSet | None = None
         self.logits: np.ndarray | None = None
         self.records: dict[str, dict] = {}
+        self.teacher_test: tuple[dict, np.ndarray] | None = None
 
     def _check(self) -> list[TeacherPlan]:
         """Every option against the data and the teachers' configs, before anything trains."""
@@ -96,11 +97,20 @@ class Distiller:
         self.teachers = [obtain_teacher(plan, self.task, data_spec=self.data_spec,
                                         model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
                                         options=self.options, accelerator=self.accelerator) for plan in self.plans]
-        for teacher in self.teachers:
-            if teacher.record:
-                self.accelerator.print(f"teacher {teacher.record['run_dir']}: test accuracy "
-                                       f"{teacher.record['metrics']['accuracy']:.4f}")
+        self.teacher_test = self._score_teacher(self.teachers[0])
+        self.accelerator.print(f"teacher: test accuracy {self.teacher_test[0]['accuracy']:.4f}")
         return self.teachers
+
+    def _score_teacher(self, teacher: Teacher) -> tuple[dict, np.ndarray]:
+        """The lead teacher's test metrics and predictions: from its run when it was scored on this test set."""
+        record, task = teacher.record, self.task
+        if record and record["task"].get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
+            return record["metrics"], read_predictions(record["run_dir"], task.label_names)
+        loaded, max_length = teacher.loaded, self.model_spec.max_length
+        return evaluate_test(loaded.model.to(self.accelerator.device), loaded.tokenizer,
+                             encode(task, loaded.tokenizer, max_length)["test"], task,
+                             collate=DataCollatorWithPadding(loaded.tokenizer), accelerator=self.accelerator,
+                             batch_size=self.train_config.eval_batch_size, max_length=max_length)
 
     # 2. Transfer set and soft targets.
     def label_transfer_set(self) -> TransferSet:
@@ -202,15 +212,12 @@ class Distiller:
 
     # 4. The comparison, measured on the saved distilled student and kept in its record.
     def _compare(self, student, record: dict, folder: Path) -> None:
+        """Main process only (inside finish_run): nothing here may wait for the other processes."""
         task, spec, accelerator = self.task, self.model_spec, self.accelerator
         labels = np.asarray(task.splits["test"]["label"])
-        texts = list(task.splits["test"]["text"])
+        texts = joined_texts(task.splits["test"])
         lead = self.teachers[0]
-        collate = DataCollatorWithPadding(lead.loaded.tokenizer)
-        teacher_metrics, teacher_predictions = evaluate_test(
-            lead.loaded.model.to(accelerator.device), lead.loaded.tokenizer,
-            encode(task, lead.loaded.tokenizer, spec.max_length)["test"], task, collate=collate,
-            accelerator=accelerator, batch_size=self.train_config.eval_batch_size, max_length=spec.max_length)
+        teacher_metrics, teacher_predictions = self.teacher_test
         teacher_size = folder_size_mb(Path(lead.record["run_dir"]) / "model") if lead.record else None
         rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
                  "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"], "size_mb": teacher_size}]

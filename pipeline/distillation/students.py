@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -17,6 +18,7 @@ from accelerate.utils import set_seed
 from transformers import AutoConfig, AutoModelForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
 
 from ..errors import UsageError
+from ..hub import hub_reachable
 from ..models import PRESETS, LoadedModel, ModelSpec, count_parameters, load_model, train_tokenizer
 from ..recurrent import RecurrentClassifier
 
@@ -150,11 +152,15 @@ def check_student(name: str, teacher_config, layer_map: str | None) -> None:
                              f"'{teacher_config.model_type}'; give --student bilstm, a preset or a directory")
         parse_layer_map(layer_map, teacher_config.num_hidden_layers)
     elif name not in STUDENTS and name not in PRESETS:
+        local = Path(name).exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
         try:
-            AutoConfig.from_pretrained(name, local_files_only=True)
+            if not local and not hub_reachable():
+                raise OSError
+            AutoConfig.from_pretrained(name, local_files_only=local)
         except (OSError, ValueError):
             raise UsageError(f"unknown student '{name}': choose {', '.join(STUDENTS)}, a preset "
-                             f"({', '.join(PRESETS)}) or a save_pretrained directory") from None
+                             f"({', '.join(PRESETS)}), a save_pretrained directory, or a hub id with a "
+                             "network") from None
 
 
 def build_student(kind: StudentKind, recipe: StudentRecipe, *, seed: int, from_teacher: bool = False) -> LoadedModel:

@@ -17,7 +17,7 @@ from ..config import flat_config
 from ..data import DataSpec, Task, encode_rows
 from ..errors import UsageError
 from ..evaluation import predict
-from ..finetuning import fine_tune
+from ..finetuning import FINETUNE_OPTIONS, fine_tune
 from ..hub import hub_reachable
 from ..models import PRESETS, LoadedModel, ModelSpec, load_model
 from ..records import RECORD, RunOptions
@@ -66,8 +66,10 @@ def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
 
 def teacher_config(data_spec: DataSpec, model_spec: ModelSpec, train_config: TrainConfig,
                    options: RunOptions) -> dict:
-    """The fine-tune config of a preset teacher, built from the fine-tune recipe's own option types."""
-    return flat_config([data_spec, model_spec, train_config, replace(options, run_name=None, resume=False)])
+    """The config `recipes/finetune.py` records for the same fine-tune: built from its own option types
+    (an option type it gains later takes its defaults here), so that teacher runs are always found."""
+    given = {type(o): o for o in (data_spec, model_spec, train_config, replace(options, run_name=None, resume=False))}
+    return flat_config([given[kind] if kind in given else kind() for kind in FINETUNE_OPTIONS])
 
 
 def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_spec: ModelSpec,
