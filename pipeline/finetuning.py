@@ -67,4 +67,5 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
                    finish=finish)
     if not train_config.keep_checkpoints:
         remove_checkpoints(run.dir, accelerator)
+    accelerator.wait_for_everyone()  # the run's files exist for every process once this returns
     return record

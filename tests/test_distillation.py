@@ -324,3 +324,12 @@ def test_objective_trains_a_cut_student_on_relations_and_hidden_states():
     loss.backward()
     assert torch.isfinite(loss) and student.distilbert.transformer.layer[0].attention.q_lin.weight.grad is not None
     assert objective.modules == ()  # equal widths: no projection to train
+
+
+def test_distillation_runs_on_two_processes(tmp_path):
+    """Every stage on 2 CPU processes (gloo); the comparison runs on the main process alone."""
+    result = launch("distill", [*TINY_DISTILL, "--temperature_end", "1", "--output_dir", str(tmp_path)], processes=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = records(tmp_path)
+    assert set(found) == {"finetune", "hard-labels", "distill"}
+    assert found["distill"]["device"]["processes"] == 2 and len(found["distill"]["comparison"]) == 5
