@@ -180,3 +180,37 @@ def test_rows_without_text_are_refused_or_dropped_and_counted(tmp_path):
     assert task.source["dropped_missing_text"] == {"train": 2}
     assert len(task.splits["train"]) + len(task.splits["validation"]) == 10
     assert all(text.strip() for text in task.splits["train"]["text"])
+
+
+def test_unlabelled_text_from_a_text_file_or_a_column(tmp_path):
+    from pipeline.data import load_texts
+
+    (tmp_path / "u.txt").write_text("one review\n\n  another one  \n")
+    assert load_texts(str(tmp_path / "u.txt")) == ["one review", "another one"]
+    (tmp_path / "u.csv").write_text("id,review\n1,first\n2,\n3,third\n")
+    assert load_texts(str(tmp_path / "u.csv")) == ["first", "third"]
+    assert load_texts(str(tmp_path / "u.csv"), "review") == ["first", "third"]
+    with pytest.raises(UsageError, match="has no column 'body'"):
+        load_texts(str(tmp_path / "u.csv"), "body")
+    with pytest.raises(UsageError, match="does not exist"):
+        load_texts(str(tmp_path / "missing.txt"))
+
+
+def test_transfer_set_drops_texts_the_data_already_has(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.distillation.config import DistillConfig
+    from pipeline.distillation.transfer import build_transfer_set
+
+    (tmp_path / "train.csv").write_text("text,label\n" + "".join(f"row {i},{i % 2}\n" for i in range(40)))
+    (tmp_path / "test.csv").write_text("text,label\ntest a,0\ntest b,1\n")
+    (tmp_path / "u.txt").write_text("row 1\ntest a\nfresh one\nfresh one\nfresh two\n")
+    spec = DataSpec(dataset=str(tmp_path), max_train_samples=20)
+    task = load_task(spec)
+    settings = DistillConfig(unlabeled_file=str(tmp_path / "u.txt"))
+    transfer = build_transfer_set(task, spec, settings, teacher_tokenizer=SimpleNamespace(mask_token="[MASK]"),
+                                  teacher_embeddings=None, seed=0)
+    assert transfer.sources["left-out train rows"] == len(task.left_out) > 0
+    assert transfer.sources[str(tmp_path / "u.txt")] == 2  # 'row 1' and 'test a' are already in the data
+    assert "fresh one" in transfer.texts and "test a" not in transfer.texts
+    assert not set(transfer.texts) & set(task.splits["train"]["text"])
