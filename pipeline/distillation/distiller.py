@@ -163,7 +163,7 @@ class Distiller:
                              self.model_spec, self.settings.layer_map)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> dict:
-        student.info.update(name=self.settings.student, teachers=[t.id for t in self.teachers])
+        student.info.update(name=self.settings.student)
         encoded = encode(self.task, student.tokenizer, self.model_spec.max_length)
         extra = {"teachers": [{"id": t.id, "run_id": (t.record or {}).get("run_id")} for t in self.teachers],
                  "variant": variant.name}
@@ -174,19 +174,21 @@ class Distiller:
                                     budget="as many optimizer steps as the distilled student, best epoch kept",
                                     **extra)
         objective = self._objective(student)
-        finish = self._compare if variant is DISTILLED else None
+        compare = ((lambda run, record, folder: self._compare(student, record, folder)) if variant is DISTILLED
+                   else None)
         return train_and_record(run, student, self.task, encoded, train_config=self.train_config,
                                 accelerator=self.accelerator, resume=resume, max_length=self.model_spec.max_length,
                                 recipe="distill", method=variant.method, train_set=self._soft_train_set(student),
                                 loss_fn=objective, extra_modules=objective.modules,
-                                finish=finish and (lambda run, record, folder: finish(student, record, folder)),
+                                finish=compare,
                                 transfer=self.transfer.sources, **extra)
 
     def _same_steps(self) -> TrainConfig:
         """Labels only: as many optimizer steps as the distilled student takes (more epochs over fewer rows)."""
         batch = self.train_config.batch_size * self.train_config.gradient_accumulation_steps
         distilled_steps = math.ceil(len(self._rows()) / batch) * self.train_config.epochs
-        return replace(self.train_config, epochs=math.ceil(distilled_steps / math.ceil(len(self.task.splits["train"]) / batch)))
+        labelled_steps = math.ceil(len(self.task.splits["train"]) / batch)
+        return replace(self.train_config, epochs=math.ceil(distilled_steps / labelled_steps))
 
     def _soft_train_set(self, student) -> Dataset:
         """Labelled and transfer rows in the student's tokens, each with its soft targets and hard-label weight."""
