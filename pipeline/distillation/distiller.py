@@ -76,7 +76,7 @@ class Distiller:
         lead = plans[0].config
         check_student(settings.student, lead, settings.layer_map)
         if settings.deep:
-            if not self.kind.transformer or settings.student not in ("distil",):
+            if settings.student != "distil":
                 raise UsageError("hidden-state and relation losses need a transformer student that reads the "
                                  "teacher's tokens ('distil'); set --alpha_cos/--alpha_mse/--alpha_relation to 0")
             if settings.alpha_relation:
