@@ -12,7 +12,7 @@ from .evaluation import evaluate_test
 from .models import LoadedModel, ModelSpec, load_model
 from .records import Run, RunOptions, build_record, finish_run, pretrained_writer
 from .stages import Stage, run_stage
-from .training import TrainConfig, default_loss, remove_checkpoints, train
+from .training import TrainConfig, classification_validation, default_loss, remove_checkpoints, train
 
 # The options that identify a fine-tune: the finetune recipe parses these, and distillation builds
 # its teacher's config from the same types, so a teacher run is found whatever flags are added.
@@ -55,7 +55,7 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     collate = collate or DataCollatorWithPadding(loaded.tokenizer)
     training = train(loaded.model, encoded["train"] if train_set is None else train_set, encoded["validation"],
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
-                     label_names=task.label_names, resume=resume, loss_fn=loss_fn, extra_modules=extra_modules)
+                     validation=classification_validation(encoded["validation"], task.label_names), resume=resume, loss_fn=loss_fn, extra_modules=extra_modules)
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,
                                          max_length=max_length, seed=train_config.seed)

@@ -7,14 +7,18 @@ from scratch plus the kind of tokenizer its family uses, trained locally on the 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import transformers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig,
                           PreTrainedModel, PreTrainedTokenizerFast)
 
@@ -92,24 +96,34 @@ def load_model(spec: ModelSpec, label_names: list[str], train_texts: list[str] |
             loaded = _from_pretrained(preset.path(), spec, labels)
         else:
             tokenizer = train_tokenizer(preset.tokenizer, train_texts or [], spec.vocab_size, spec.model)
-            config = preset.config(len(tokenizer))
+            config = preset_config(preset, tokenizer)
             config.update(labels)
-            _override_dropout(config, spec.dropout)
-            config.pad_token_id = tokenizer.pad_token_id
+            override_dropout(config, spec.dropout)
             loaded = LoadedModel(AutoModelForSequenceClassification.from_config(config), tokenizer, {})
         loaded.info.update(kind="preset", preset=spec.model, description=preset.description)
     else:
-        loaded = _from_pretrained(_resolve_name(spec.model), spec, labels)
+        loaded = _from_pretrained(resolve_name(spec.model), spec, labels)
+        loaded.info.update(_pretraining(spec.model))
     loaded.info.update(name=spec.model, family=loaded.model.config.model_type,
                        parameters=count_parameters(loaded.model))
     return loaded
+
+
+def preset_config(preset: Preset, tokenizer: PreTrainedTokenizerFast) -> PretrainedConfig:
+    """A scratch preset's config for the vocabulary and special tokens of its trained tokenizer."""
+    config = preset.config(len(tokenizer))
+    config.pad_token_id = tokenizer.pad_token_id
+    for name in ("bos_token_id", "eos_token_id"):
+        if getattr(tokenizer, name) is not None and hasattr(config, name):
+            setattr(config, name, getattr(tokenizer, name))
+    return config
 
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _resolve_name(name: str) -> str:
+def resolve_name(name: str) -> str:
     path = Path(name)
     if (path / "model" / "config.json").is_file():
         return str(path / "model")
@@ -121,8 +135,24 @@ def _resolve_name(name: str) -> str:
     return name
 
 
+def _pretraining(name: str) -> dict:
+    """For a run of recipes/pretrain.py: which pretraining the classifier starts from (for the leaderboard)."""
+    path = Path(name) / "results.json"
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    if record.get("recipe") != "pretrain":
+        return {}
+    return {"pretraining": {"run": record["run_id"], "objective": record["method"],
+                            "model": record["model"]["name"], "corpus": record["task"]["name"]}}
+
+
 def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
     local = Path(name).is_dir()
+    if local and (Path(name) / "config.json").is_file():
+        family = json.loads((Path(name) / "config.json").read_text()).get("model_type")
+        if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
+            raise UsageError(f"model '{name}' is a {family} model, which has no sequence-classification head"
+                             + ("; the ELMo step (recipes/elmo.py) reads a biLM's layers" if family == "nlp-road-bilm"
+                                else ""))
     options = {}
     if not local and not hub_reachable():
         options["local_files_only"] = True  # a model already in the hub cache still works offline
@@ -137,17 +167,24 @@ def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
     same_labels = getattr(config, "id2label", None) and list(config.id2label.values()) == list(
         labels["id2label"].values())
     config.update(labels)
-    _override_dropout(config, spec.dropout)
+    override_dropout(config, spec.dropout)
     model = AutoModelForSequenceClassification.from_pretrained(
         name, config=config, ignore_mismatched_sizes=not same_labels, **options)
-    tokenizer = AutoTokenizer.from_pretrained(name, **options)
-    if tokenizer.pad_token is None:  # GPT-2-style tokenizers have none; padding is masked anyway
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(name, **options)
     model.config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(model, tokenizer, {"kind": "local" if local else "hub", "source": name})
 
 
-def _override_dropout(config: PretrainedConfig, value: float | None) -> None:
+def load_tokenizer(name: str, **options) -> PreTrainedTokenizerFast:
+    """A saved or hub tokenizer, with GPT-2's end-of-text token as padding where it has no pad token
+    (padding is masked, and the classifier reads the last token that is not padding)."""
+    tokenizer = AutoTokenizer.from_pretrained(name, **options)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def override_dropout(config: PretrainedConfig, value: float | None) -> None:
     if value is None:
         return
     for key in DROPOUT_KEYS:
@@ -158,9 +195,10 @@ def _override_dropout(config: PretrainedConfig, value: float | None) -> None:
 SPECIALS = {
     "wordpiece": {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
                   "mask_token": "[MASK]"},
-    "bpe": {"pad_token": "<|pad|>", "unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
-            "eos_token": "<|endoftext|>"},
+    # Like the hub's GPT-2: one special token, no pad token (load_tokenizer pads with end-of-text).
+    "bpe": {"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"},
     "wordlevel": {"pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"},
+    "elmo": {"pad_token": "[PAD]", "unk_token": "[UNK]", "bos_token": "<S>", "eos_token": "</S>"},
     "unigram": {"pad_token": "<pad>", "unk_token": "<unk>", "cls_token": "<cls>", "sep_token": "<sep>",
                 "mask_token": "<mask>", "bos_token": "<s>", "eos_token": "</s>"},
 }
@@ -171,11 +209,11 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> 
     texts = list(texts)
     if not texts:
         raise UsageError(f"preset '{name}' trains its tokenizer on the training text, and there is none")
-    key = hashlib.sha256("\n".join([kind, str(vocab_size)] + texts).encode()).hexdigest()[:16]
+    specials = SPECIALS[kind]
+    key = hashlib.sha256("\n".join([kind, str(vocab_size), repr(specials)] + texts).encode()).hexdigest()[:16]
     folder = CACHE / "tokenizers" / f"{name}-{key}"
     if (folder / "tokenizer.json").is_file():
-        return AutoTokenizer.from_pretrained(folder)
-    specials = SPECIALS[kind]
+        return load_tokenizer(str(folder))
     special_list = list(dict.fromkeys(specials.values()))
     if kind == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -187,7 +225,7 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> 
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
         tok.decoder = decoders.WordPiece()
-    elif kind == "wordlevel":  # whole words, for recurrent models with their own vocabulary
+    elif kind in ("wordlevel", "elmo"):  # whole words, for recurrent models and the biLM
         tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -201,15 +239,12 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> 
         tok.train_from_iterator(texts, trainer)
         tok.decoder = decoders.ByteLevel()
     else:  # unigram, the SentencePiece model XLNet uses: <sep> <cls> at the end
-        tok = Tokenizer(models.Unigram())
-        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-        tok.pre_tokenizer = pre_tokenizers.Metaspace()
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_list, unk_token="<unk>",
-                                          show_progress=False)
-        tok.train_from_iterator(texts, trainer)
+        normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        tok = Tokenizer(_unigram_model(texts, vocab_size, special_list, normalizer, pre_tokenizers.Metaspace()))
+        tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizers.Metaspace()
         cls, sep = tok.token_to_id("<cls>"), tok.token_to_id("<sep>")
         tok.post_processor = processors.TemplateProcessing(
-            single="$A <sep> <cls>", pair="$A <sep> $B:1 <sep>:1 <cls>:2",
+            single="$A <sep> <cls>:2", pair="$A <sep> $B:1 <sep>:1 <cls>:2",
             special_tokens=[("<sep>", sep), ("<cls>", cls)])
         tok.decoder = decoders.Metaspace()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **specials,
@@ -220,4 +255,23 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> 
         shutil.rmtree(tmp)
     else:
         os.replace(tmp, folder)
-    return AutoTokenizer.from_pretrained(folder)
+    return load_tokenizer(str(folder))
+
+
+def _unigram_model(texts: list[str], vocab_size: int, specials: list[str], normalizer, pre_tokenizer) -> models.Unigram:
+    """A unigram model whose pieces are the corpus's most frequent words and every character, scored by log
+    frequency (characters far below words, so a known word is one piece and an unknown one is spelt out).
+
+    Not tokenizers' UnigramTrainer: in tokenizers 0.23 it returns ~550 pieces when asked for 8,000 and
+    splits words as frequent as "plot" into "▁plo" + "t" on the built-in data.
+    """
+    words = Counter(w for text in texts for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = Counter()
+    for word, n in words.items():
+        for char in word:
+            chars[char] += n
+    budget = max(vocab_size - len(specials) - len(chars), 0)
+    total_words, total_chars = sum(words.values()), sum(chars.values())
+    pieces = [(w, math.log(n / total_words)) for w, n in words.most_common() if len(w) > 1][:budget]
+    pieces += [(c, math.log(n / total_chars) - 20.0) for c, n in chars.most_common()]
+    return models.Unigram([(s, 0.0) for s in specials] + pieces, unk_id=specials.index("<unk>"), byte_fallback=False)

@@ -9,12 +9,13 @@ from typing import Callable
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification
 
 from .errors import UsageError
 from .evaluation import model_predictor
 from .ngrams import FastTextClassifier
 from .export import EXPORTS, onnx_predictor
+from .models import load_tokenizer
 from .records import PREDICTIONS, RECORD
 from .recurrent import RecurrentClassifier
 from .word2vec import VectorClassifier, load_sklearn
@@ -44,7 +45,7 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
         if not path.is_file():
             raise UsageError(f"run '{run_dir}' has no '{export}' export; runs of recipes/distill.py have "
                              f"{', '.join(EXPORTS)}")
-        logits = onnx_predictor(path, AutoTokenizer.from_pretrained(folder), max_length=max_length)
+        logits = onnx_predictor(path, load_tokenizer(str(folder)), max_length=max_length)
         return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
     if kind == "sklearn":
         return Predictor(labels, load_sklearn(folder / "pipeline.skops").predict_proba, record)
@@ -52,7 +53,7 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
         return Predictor(labels, VectorClassifier.load(folder).predict_proba, record)
     model = (TORCH_CLASSES[kind].from_pretrained(folder) if kind in TORCH_CLASSES
              else AutoModelForSequenceClassification.from_pretrained(folder))
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = load_tokenizer(str(folder))
     logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
     return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
 

@@ -167,13 +167,15 @@ def _git_commit() -> str | None:
     return (commit + ("-dirty" if dirty else "")) or None
 
 
-def pretrained_writer(model, tokenizer, record: dict) -> Callable[[Path], None]:
-    """What a model folder holds for transformers-style models: save_pretrained, tokenizer, model card."""
+def pretrained_writer(model, tokenizer, record: dict, card: Callable[[dict], ModelCard] | None = None
+                      ) -> Callable[[Path], None]:
+    """What a model folder holds for transformers-style models: save_pretrained, tokenizer, model card
+    (a classifier's unless `card` says otherwise)."""
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
-        model_card(record).save(folder / "README.md")
+        (card or model_card)(record).save(folder / "README.md")
 
     return write
 
@@ -275,22 +277,24 @@ def build_record(run: Run, task, *, recipe: str, method: str, model_info: dict, 
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "task": task.describe(), "model": model_info,
         "parameters": model_info["parameters"], "metrics": metrics,
         "validation": {"best_epoch": training.best_epoch, "best": training.best_validation,
-                       "history": training.history, "steps": training.steps} if training else None,
+                       "history": training.history, "steps": training.steps,
+                       "losses": training.losses} if training else None,
         "timings": {"total_seconds": time.time() - run.started, "epoch_seconds": epochs,
                     "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None},
         "seed": seed, "config": run.config, "config_hash": run.config_hash, **environment(accelerator), **extra,
     }
 
 
-def finish_run(run: Run, record: dict, *, predictions, label_names: list[str], write: Callable[[Path], None],
-               finish: Callable[[Run, dict, Path], None] | None = None) -> dict:
-    """Save the model folder, the test predictions and, last, the record (main process only).
+def finish_run(run: Run, record: dict, *, write: Callable[[Path], None], predictions=None,
+               label_names: list[str] | None = None, finish: Callable[[Run, dict, Path], None] | None = None) -> dict:
+    """Save the model folder, the test predictions (of classifiers) and, last, the record (main process only).
 
     `finish(run, record, model_folder)` may add to the record what it measures on the saved model.
     """
     folder = save_artifacts(run, write)
     record["size_mb"] = folder_size_mb(folder)
-    write_predictions(run, predictions, label_names)
+    if predictions is not None:
+        write_predictions(run, predictions, label_names)
     if finish is not None:
         finish(run, record, folder)
     write_record(run, record)

@@ -66,6 +66,8 @@ def leaderboard(records: list[dict]) -> list[dict]:
     """
     tables: dict[str, dict] = {}
     for record in records:
+        if "accuracy" not in record["metrics"]:  # a pretraining: no test set to rank it on
+            continue
         task = record["task"]
         key = task.get("evaluation_fingerprint") or task["fingerprint"]  # records from before the column
         table = tables.setdefault(key, {"dataset": task["name"], "fingerprint": key, "groups": {}, "duplicates": 0})
@@ -95,6 +97,9 @@ def _row(group: list[dict]) -> dict:
     model = first["model"].get("name", "?")
     if first["method"] == "distill":
         model = f"{model} (from {first['config'].get('teacher', ['?'])[0]})"
+    if "pretraining" in first["model"]:
+        pretraining = first["model"]["pretraining"]
+        model = f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']})"
     return {
         "model": model, "method": first["method"], "parameters": first["parameters"], "size_mb": first.get("size_mb"),
         "training_rows": first["task"].get("sizes", {}).get("train"), "data_version": first["task"]["fingerprint"][:8],
@@ -223,6 +228,30 @@ def size_chart(rows: list[dict], path: Path) -> None:
     axis.set_xscale("log")
     axis.set_xlabel("parameters (log scale); blue: published architectures, orange: runs in outputs/")
     axis.tick_params(axis="y", labelsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def loss_curve_plot(record: dict, path: Path) -> None:
+    """Training loss per optimizer step (and its running mean) with the held-out loss after each epoch."""
+    validation = record["validation"]
+    losses = np.asarray(validation["losses"], dtype=float)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    steps = np.arange(1, len(losses) + 1)
+    axis.plot(steps, losses, color="tab:blue", alpha=0.25, linewidth=0.8, label="training loss (each step)")
+    window = max(1, len(losses) // 50)
+    if len(losses) >= window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        axis.plot(steps[window - 1:], smooth, color="tab:blue", label=f"training loss (mean of {window} steps)")
+    history = validation["history"]
+    axis.plot([h["step"] for h in history], [h["loss"] for h in history], "o-", color="tab:orange",
+              label="held-out loss")
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("cross-entropy per predicted token")
+    axis.set_title(f"{record['method']} pretraining of {record['model']['name']} on {record['task']['name']}")
+    axis.grid(alpha=0.3)
+    axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -14,6 +14,7 @@ from accelerate import init_empty_weights
 from transformers import AutoConfig, AutoModel, PretrainedConfig
 
 from .hub import hub_reachable
+from .pretraining.bilm import BILM_PRESETS, BiLMConfig
 
 # name -> (hub id, the same architecture from its paper's hyperparameters)
 PUBLISHED: dict[str, tuple[str | None, Callable[[], PretrainedConfig]]] = {
@@ -41,6 +42,9 @@ PUBLISHED: dict[str, tuple[str | None, Callable[[], PretrainedConfig]]] = {
     "RoBERTa-large": ("FacebookAI/roberta-large", lambda: transformers.RobertaConfig(
         vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, hidden_size=1024, num_hidden_layers=24,
         num_attention_heads=16, intermediate_size=4096)),
+    # Peters et al. 2018, the project's own biLM class at allennlp's published option sizes (softmax excluded).
+    **{f"ELMo {size}": (None, lambda size=size: BiLMConfig(**BILM_PRESETS[f"elmo-{size}"]))
+       for size in ("small", "medium", "original")},
     # Shoeybi et al. 2019: the GPT-2 architecture at 72 layers, 3072 wide, 32 heads, vocabulary padded to 51,200.
     "MegatronLM 8.3B": (None, lambda: transformers.GPT2Config(
         vocab_size=51200, n_positions=1024, n_embd=3072, n_layer=72, n_head=32)),

@@ -96,16 +96,41 @@ def default_loss(model, batch, progress: float) -> torch.Tensor:
 
 
 @dataclass
+class Validation:
+    """How the loop scores the model on the validation set after each epoch, and which score picks the best."""
+
+    score: Callable[[torch.nn.Module, DataLoader, Accelerator], dict]
+    metric: str = MAIN_METRIC
+    higher_is_better: bool = True
+
+    def better(self, new: dict, best: dict | None) -> bool:
+        if best is None:
+            return True
+        return new[self.metric] > best[self.metric] if self.higher_is_better else new[self.metric] < best[self.metric]
+
+
+def classification_validation(validation_set, label_names: list[str]) -> Validation:
+    """Accuracy (the best epoch), macro F1 and Matthews correlation of a classifier."""
+
+    def scores(model, loader, accelerator) -> dict:
+        metrics = score(predict(model, loader, accelerator), list(validation_set["labels"]), label_names)
+        return {k: metrics[k] for k in ("accuracy", "f1_macro", "matthews_correlation")}
+
+    return Validation(scores)
+
+
+@dataclass
 class TrainResult:
     history: list[dict]
     best_epoch: int
     best_validation: dict
     steps: int
     epoch_seconds: list[float]
+    losses: list[float]  # training loss of every optimizer step, for the loss curve
 
 
 def train(model, train_set, validation_set, *, collate: Callable, config: TrainConfig, accelerator: Accelerator,
-          run_dir: Path, label_names: list[str], resume: bool = False,
+          run_dir: Path, validation: Validation, resume: bool = False,
           loss_fn: Callable = default_loss, extra_modules: tuple = ()) -> TrainResult:
     """Train, evaluate on validation every epoch, keep the best weights in `model`; checkpoints in run_dir.
 
@@ -128,11 +153,12 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     total_steps = math.ceil(len(train_loader) / config.gradient_accumulation_steps) * config.epochs
     scheduler = get_linear_schedule_with_warmup(raw_optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
-    state = {"epoch": 0, "batch_in_epoch": 0, "step": 0, "history": [], "best": None, "epoch_seconds": []}
+    state = {"epoch": 0, "batch_in_epoch": 0, "step": 0, "history": [], "best": None, "epoch_seconds": [],
+             "losses": []}
     if resume:
         latest = _latest_checkpoint(checkpoints)
         accelerator.load_state(str(latest))
-        state = json.loads((latest / "trainer_state.json").read_text())
+        state = {"losses": [], **json.loads((latest / "trainer_state.json").read_text())}
         scheduler.load_state_dict(state.pop("scheduler"))
         accelerator.print(f"resuming from {latest} (epoch {state['epoch'] + 1}, step {state['step']})")
     if config.report_to:
@@ -174,21 +200,22 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
             if accelerator.sync_gradients:
                 scheduler.step()
                 state["step"] += 1
+                state["losses"].append(loss.item())
                 progress.update(1)
-                progress.set_postfix(loss=f"{loss.item():.4f}")
+                progress.set_postfix(loss=f"{state['losses'][-1]:.4f}")
                 if config.report_to:
                     accelerator.log({"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0]},
                                     step=state["step"])
                 if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                     save_checkpoint()
         state["epoch_seconds"].append(time.perf_counter() - epoch_start)
-        validation = _validation_scores(model, eval_loader, accelerator, validation_set, label_names)
-        state["history"].append({"epoch": state["epoch"] + 1, "step": state["step"], **validation})
-        accelerator.print(f"epoch {state['epoch'] + 1}: validation accuracy {validation[MAIN_METRIC]:.4f}")
+        scores = validation.score(model, eval_loader, accelerator)
+        state["history"].append({"epoch": state["epoch"] + 1, "step": state["step"], **scores})
+        accelerator.print(f"epoch {state['epoch'] + 1}: validation {validation.metric} {scores[validation.metric]:.4f}")
         if config.report_to:
-            accelerator.log({f"validation/{k}": v for k, v in validation.items()}, step=state["step"])
-        if state["best"] is None or validation[MAIN_METRIC] > state["best"][MAIN_METRIC]:
-            state["best"] = {"epoch": state["epoch"] + 1, **validation}
+            accelerator.log({f"validation/{k}": v for k, v in scores.items()}, step=state["step"])
+        if validation.better(scores, state["best"]):
+            state["best"] = {"epoch": state["epoch"] + 1, **scores}
             accelerator.save_model(model, checkpoints / "best")
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
@@ -200,18 +227,12 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     unwrapped = accelerator.unwrap_model(model)
     load_checkpoint_in_model(unwrapped, str(checkpoints / "best"))
     return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
-                       state["epoch_seconds"])
+                       state["epoch_seconds"], state["losses"])
 
 
 def remove_checkpoints(run_dir: Path, accelerator: Accelerator) -> None:
     if accelerator.is_main_process:
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-
-
-def _validation_scores(model, loader, accelerator, dataset, label_names) -> dict:
-    logits = predict(model, loader, accelerator)
-    metrics = score(logits, list(dataset["labels"]), label_names)
-    return {k: metrics[k] for k in ("accuracy", "f1_macro", "matthews_correlation")}
 
 
 def _parameter_groups(modules, weight_decay: float) -> list[dict]:

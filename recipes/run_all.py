@@ -1,6 +1,7 @@
 """The whole road on one data set: every recipe, for several seeds, then the leaderboard and the size report.
 
-bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, fine-tuned transformers and a distilled student.
+bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, fine-tuned transformers (BERT, GPT-2 and XLNet
+each from scratch and after pretraining with its own objective) and a distilled student.
 
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
     python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.pretraining.objectives import OBJECTIVES
+from pipeline.pretraining.pretrainer import finished_pretraining
 from pipeline.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent
@@ -49,12 +52,22 @@ def main() -> None:
     parser.add_argument("--student_epochs", type=int, default=1)
     parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets and fastText")
     parser.add_argument("--rnn_epochs", type=int, default=2)
+    parser.add_argument("--pretrain", nargs="*", default=["mlm", "clm", "plm"],
+                        help="objectives whose family (BERT, GPT-2, XLNet) is fine-tuned from scratch and after "
+                             "pretraining, same size, same fine-tuning settings")
+    parser.add_argument("--pretrain_corpus", default=None,
+                        help="unlabelled text to pretrain on (default: the built-in generator, for --dataset builtin)")
+    parser.add_argument("--pretrain_corpus_size", type=int, default=None, help="texts to pretrain on")
+    parser.add_argument("--pretrain_epochs", type=int, default=None)
     parser.add_argument("--output_dir", default="outputs")
     args = parser.parse_args()
 
     data = ["--dataset", args.dataset, "--output_dir", args.output_dir]
     data += ["--max_train_samples", str(args.max_train_samples)]
     data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
+    corpus = args.pretrain_corpus or ("builtin" if args.dataset == "builtin" else None)
+    if args.pretrain and not corpus:
+        print("run_all: no pretraining rows (give --pretrain_corpus with unlabelled text for this data set)")
     for seed in args.seeds:
         s = ["--seed", str(seed)]
         launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
@@ -69,6 +82,17 @@ def main() -> None:
             epochs = ["--epochs", str(args.teacher_epochs)] if pretrained else [
                 "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
             launch("finetune", [*data, "--model", model, *s, *epochs])
+        # What pretraining buys each family: the same tiny model and fine-tuning, from scratch and pretrained.
+        for objective in args.pretrain if corpus else []:
+            model = OBJECTIVES[objective].default_model
+            pretrain_args = ["--objective", objective, "--corpus", corpus, "--output_dir", args.output_dir]
+            pretrain_args += ["--corpus_size", str(args.pretrain_corpus_size)] if args.pretrain_corpus_size else []
+            pretrain_args += ["--epochs", str(args.pretrain_epochs)] if args.pretrain_epochs else []
+            launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
+            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
+            if model not in args.finetune_models:
+                launch("finetune", [*tune, "--model", model])
+            launch("finetune", [*tune, "--model", finished_pretraining(pretrain_args)["run_dir"]])
         # The teacher's fine-tune options are the ones above, so distillation finds that run and reuses it.
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(TrainConfig.learning_rate),

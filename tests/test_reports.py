@@ -29,6 +29,9 @@ def test_published_offline_configs_match_the_reference_counts():
     assert rows["DistilBERT"]["parameters"] == 66_362_880
     assert rows["BERT-base"]["embedding"] + rows["BERT-base"]["non_embedding"] == 109_482_240
     assert rows["GPT-2"]["mb_fp16"] == pytest.approx(124_439_808 * 2 / 1e6)
+    # ELMo from the project's own biLM class: allennlp's published 13.6M / 28.0M / 93.6M (softmax excluded).
+    assert [rows[f"ELMo {size}"]["parameters"] for size in ("small", "medium", "original")] == [
+        13_593_312, 28_027_744, 93_600_864]
 
 
 def test_megatron_is_counted_in_seconds_without_allocating_weights():
@@ -103,7 +106,8 @@ def whole_road(tmp_path_factory):
     outputs = tmp_path_factory.mktemp("road")
     command = [sys.executable, str(ROOT / "recipes" / "run_all.py"), "--seeds", "1", "--finetune_models",
                "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--scratch_epochs", "1", "--rnn_epochs", "1",
-               "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs)]
+               "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs),
+               "--pretrain", "mlm", "--pretrain_corpus_size", "600", "--pretrain_epochs", "1"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return outputs
@@ -118,6 +122,7 @@ def test_run_all_runs_every_recipe_and_builds_the_reports(whole_road):
     assert len(tables) == 1
     methods = {(r["model"], r["method"]): r for r in tables[0]["rows"]}
     assert methods[("bert-tiny", "finetune")]["seeds"] == [1]  # the distillation reused it as its teacher
+    assert ("bert-tiny (mlm-pretrained on builtin)", "finetune") in methods
     assert methods[("bilstm (from bert-tiny)", "distill")]["retention"] is not None
     assert {m for _, m in methods} == {"bow", "ngram", "word2vec", "rnn", "finetune", "hard-labels", "distill"}
     assert "(n=" not in (reports / "leaderboard.md").read_text()  # one seed: a score, no spread
@@ -130,8 +135,8 @@ def test_glue_prediction_files(whole_road, tmp_path):
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     files = sorted((tmp_path / "p").glob("*.tsv"))
-    # bow, ngram, fastText, word2vec, rnn, fine-tune, labels-only student, distilled student
-    assert len(files) == 8
+    # bow, ngram, fastText, word2vec, rnn, fine-tune from scratch and pretrained, labels-only student, distilled
+    assert len(files) == 9
     lines = files[0].read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 81
     assert lines[1].split("\t")[0] == "0" and lines[1].split("\t")[1] in ("negative", "positive")

@@ -335,8 +335,11 @@ def joined_texts(rows: Dataset) -> list[str]:
     return list(rows["text"])
 
 
-def load_texts(path: str, column: str | None = None) -> list[str]:
-    """Unlabelled texts: a .txt file (one a line) or a column of a csv/tsv/json/jsonl/parquet file."""
+def load_texts(path: str, column: str | None = None, *, flag: str = "--unlabeled_column") -> list[str]:
+    """Unlabelled texts: a .txt file (one a line) or a column of a csv/tsv/json/jsonl/parquet file.
+
+    `flag` is the option that names the column, for the error message.
+    """
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"unlabelled file '{path}' does not exist; check the path")
@@ -347,5 +350,5 @@ def load_texts(path: str, column: str | None = None) -> list[str]:
     name = column or next((c for c in TEXT_COLUMNS if c in rows.column_names), None)
     if name not in rows.column_names:
         raise UsageError(f"unlabelled file '{path}' has no column {column!r}; its columns are: "
-                         f"{', '.join(rows.column_names)}; name one with --unlabeled_column")
+                         f"{', '.join(rows.column_names)}; name one with {flag}")
     return [text.strip() for text in rows[name] if isinstance(text, str) and text.strip()]

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from transformers import AutoConfig, DataCollatorWithPadding, PretrainedConfig
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from ..config import flat_config
 from ..data import DataSpec, Task, encode_rows
@@ -42,7 +43,8 @@ class TeacherPlan:
 
 
 def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
-    """Check a teacher name without training: a preset, a run folder, a model directory or a hub id."""
+    """Check a teacher name without training: a preset, a run folder (a pretraining run is fine-tuned
+    first), a model directory or a hub id."""
     if name in PRESETS and not Path(name).exists():
         preset = PRESETS[name]
         config = AutoConfig.from_pretrained(preset.path()) if preset.path else preset.config(8000)
@@ -57,6 +59,13 @@ def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
             raise UsageError(f"teacher '{name}' is not a preset ({', '.join(PRESETS)}) or a local folder, and the "
                              "Hugging Face Hub is unreachable; give a run under outputs/ or a preset")
         return TeacherPlan(name, AutoConfig.from_pretrained(name), fine_tune=False)
+    record_file = folder / RECORD
+    if record_file.is_file() and json.loads(record_file.read_text()).get("recipe") == "pretrain":
+        # A pretraining run is no classifier yet: fine-tuned on the task first, like a preset.
+        family = json.loads(config_file.read_text()).get("model_type")
+        if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
+            raise UsageError(f"teacher '{name}' is a {family} model, which has no sequence-classification head")
+        return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=True)
     labels = list(json.loads(config_file.read_text()).get("id2label", {}).values())
     if labels != label_names:
         raise UsageError(f"teacher '{name}' predicts labels {labels} but the data's labels are "
