@@ -162,6 +162,17 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
     assert not outputs.exists() or not any(outputs.iterdir())
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_usage_error_under_accelerate_launch_is_one_line_and_exit_2(tmp_path, processes):
+    """The launcher ends with the recipe's status and adds no traceback of its own (pipeline/launch_exit.py)."""
+    result = launch("finetune", ["--epochs", "0", "--output_dir", str(tmp_path / "out")], processes=processes)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "CalledProcessError" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        "error: --epochs must be at least 1 (got 0)"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_help_lists_every_option():
     result = subprocess.run([sys.executable, str(ROOT / "recipes" / "finetune.py"), "--help"],
                             capture_output=True, text=True, cwd=ROOT)
