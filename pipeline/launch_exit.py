@@ -41,11 +41,10 @@ def _runs_a_recipe(argv: list[str]) -> bool:
 
 
 def _child_status(error: BaseException) -> int | None:
-    """The failed child's exit status: CalledProcessError's, or the one status all torchrun workers share."""
+    """The failed child's exit status: CalledProcessError's, or that of the first torchrun worker to fail
+    (the others may have been stopped by a signal once it had)."""
     if hasattr(error, "returncode"):
         return error.returncode
-    failures = getattr(error, "failures", None)  # torch.distributed.elastic's ChildFailedError
-    if failures:
-        statuses = {failure.exitcode for failure in failures.values()}
-        return statuses.pop() if len(statuses) == 1 else None
+    if hasattr(error, "get_first_failure"):  # torch.distributed.elastic's ChildFailedError
+        return error.get_first_failure()[1].exitcode
     return None

@@ -24,6 +24,7 @@ from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTo
 
 from .errors import UsageError, check_options
 from .hub import hub_reachable
+from .records import RECORD
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
@@ -137,7 +138,7 @@ def resolve_name(name: str) -> str:
 
 def _pretraining(name: str) -> dict:
     """For a run of recipes/pretrain.py: which pretraining the classifier starts from (for the leaderboard)."""
-    path = Path(name) / "results.json"
+    path = Path(name) / RECORD
     record = json.loads(path.read_text()) if path.is_file() else {}
     if record.get("recipe") != "pretrain":
         return {}
@@ -150,9 +151,8 @@ def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
     if local and (Path(name) / "config.json").is_file():
         family = json.loads((Path(name) / "config.json").read_text()).get("model_type")
         if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
-            raise UsageError(f"model '{name}' is a {family} model, which has no sequence-classification head"
-                             + ("; the ELMo step (recipes/elmo.py) reads a biLM's layers" if family == "nlp-road-bilm"
-                                else ""))
+            raise UsageError(f"model '{name}' is a {family} model, which has no sequence-classification head; "
+                             "give a BERT, GPT-2, XLNet or other transformers classifier family")
     options = {}
     if not local and not hub_reachable():
         options["local_files_only"] = True  # a model already in the hub cache still works offline

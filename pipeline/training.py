@@ -7,6 +7,7 @@ scheduler and RNG states, and the loop skips the batches it had already seen.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -86,8 +87,28 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
 def make_loader(dataset, batch_size: int, *, collate: Callable, shuffle: bool = False, seed: int = 0) -> DataLoader:
     # Its own generator: starting an iterator would otherwise draw from the global RNG that dropout
     # uses, and a resumed run starts one more iterator than an uninterrupted one.
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=SeededCollate(collate, seed),
                       generator=torch.Generator().manual_seed(seed))
+
+
+class SeededCollate:
+    """Runs a collate function under a random state seeded by the batch's content.
+
+    Collators that draw at random (masked and permutation LM masks) would otherwise draw from the
+    global state, which accelerate's loader advances a batch ahead of training (it prefetches): a
+    checkpoint would hold a state past the batch it saved after, and a resumed run would draw
+    differently. Seeded by content, a batch gets the same draws whenever it is collated; batches
+    differ every epoch (the shuffle does), so the draws do too. The global state is left as it was.
+    """
+
+    def __init__(self, collate: Callable, seed: int):
+        self.collate, self.seed = collate, seed
+
+    def __call__(self, rows: list) -> dict:
+        digest = hashlib.sha256(repr(rows).encode()).digest()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int.from_bytes(digest[:7], "big") ^ self.seed)
+            return self.collate(rows)
 
 
 def default_loss(model, batch, progress: float) -> torch.Tensor:
@@ -204,7 +225,7 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
                 progress.update(1)
                 progress.set_postfix(loss=f"{state['losses'][-1]:.4f}")
                 if config.report_to:
-                    accelerator.log({"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0]},
+                    accelerator.log({"train/loss": state["losses"][-1], "train/lr": scheduler.get_last_lr()[0]},
                                     step=state["step"])
                 if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                     save_checkpoint()

@@ -1,7 +1,6 @@
 """The fine-tuning recipe as users run it: accelerate launch, records, resume, two processes, bad input."""
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -9,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import ROOT, TINY, launch, run_recipe, shared
+from conftest import ROOT, TINY, crashed_copy, launch, run_recipe, shared
 
 
 def only_run(outputs):
@@ -71,15 +70,8 @@ def test_resume_continues_exactly(tmp_path):
     run = only_run(straight)
     steps = sorted(p.name for p in (run / "checkpoints").glob("step-*"))
     assert len(steps) >= 4
-    # Make the state a crash in the second epoch leaves: checkpoints up to step 20, no model, no record.
-    crashed = tmp_path / "crashed"
-    shutil.copytree(run, crashed / run.name)
-    for name in ("results.json", "model"):
-        path = crashed / run.name / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for checkpoint in (crashed / run.name / "checkpoints").glob("step-*"):
-        if int(checkpoint.name.split("-")[1]) > 20:
-            shutil.rmtree(checkpoint)
+    # The state a crash in the second epoch leaves.
+    crashed = crashed_copy(run, tmp_path / "crashed", after_step=20).parent
     resumed = launch("finetune", args + ["--output_dir", str(crashed), "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from" in resumed.stdout and "step-0000020" in resumed.stdout

@@ -1,7 +1,6 @@
 """Pretraining as users run it: each family's objective, the saved run fine-tuned, reuse, resume, padding, the biLM."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,13 +8,12 @@ import torch
 from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
-from conftest import launch, run_recipe
-from pipeline.models import PRESETS, ModelSpec, load_model
+from conftest import crashed_copy, launch, run_recipe
+from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
 from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
                                        BiLMForLanguageModeling, word_inputs)
-from pipeline.models import train_tokenizer
 
-SMALL = ["--corpus_size", "600", "--held_out", "60", "--block_size", "32", "--batch_size", "16", "--epochs", "1",
+SMALL = ["--corpus_size", "600", "--held_out", "60", "--block_size", "32", "--batch_size", "16", "--epochs", "2",
          "--vocab_size", "400"]
 SENTENCES = ["the plot was not bad .", "honestly , the acting was dull , but the score was superb in every scene .",
              "a gripping film .", "i would not call the pacing of this thriller tedious at times ."]
@@ -92,14 +90,7 @@ def test_masked_lm_resumes_exactly(tmp_path):
     straight = tmp_path / "straight"
     assert launch("pretrain", [*args, "--output_dir", str(straight)]).returncode == 0
     (run,) = straight.glob("pretrain-*")
-    crashed = tmp_path / "crashed"
-    shutil.copytree(run, crashed / run.name)
-    for name in ("results.json", "model"):
-        path = crashed / run.name / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for checkpoint in (crashed / run.name / "checkpoints").glob("step-*"):
-        if int(checkpoint.name.split("-")[1]) > 20:
-            shutil.rmtree(checkpoint)
+    crashed = crashed_copy(run, tmp_path / "crashed", after_step=20).parent
     resumed = launch("pretrain", [*args, "--output_dir", str(crashed), "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from" in resumed.stdout and "step-0000020" in resumed.stdout

@@ -186,11 +186,17 @@ def _check_utf8(path: Path) -> None:
 
 
 def _load_hub(spec: DataSpec) -> DatasetDict:
-    require_hub("data set", spec.dataset, "give a local folder or file (csv/tsv/json/parquet) or use --dataset builtin")
+    return load_hub(spec.dataset, spec.dataset_config,
+                    instead="give a local folder or file (csv/tsv/json/parquet) or use --dataset builtin")
+
+
+def load_hub(name: str, config: str | None = None, *, instead: str) -> DatasetDict:
+    """A hub data set, or one line saying why not (`instead`: what to use without a network)."""
+    require_hub("data set", name, instead)
     try:
-        return datasets.load_dataset(spec.dataset, spec.dataset_config)
+        return datasets.load_dataset(name, config)
     except Exception as error:  # the hub raises many types; the user needs the one line
-        raise UsageError(f"could not load hub data set '{spec.dataset}': {str(error).splitlines()[0]}") from None
+        raise UsageError(f"could not load hub data set '{name}': {str(error).splitlines()[0]}") from None
 
 
 def _find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str]:

@@ -8,10 +8,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data import BUILDERS, load_texts
+from ..data import BUILDERS, TEXT_COLUMNS, load_hub, load_texts
 from ..data.builtin import unlabeled_sentences
 from ..errors import UsageError, check_options
-from ..hub import require_hub
 
 
 @dataclass
@@ -80,15 +79,10 @@ def _read(spec: CorpusSpec) -> tuple[list[str], str]:
         return [t for f in files for t in load_texts(str(f), spec.corpus_column, flag="--corpus_column")], path.resolve().name
     if path.exists() or path.suffix in (".txt", *BUILDERS):
         return load_texts(str(path), spec.corpus_column, flag="--corpus_column"), path.stem
-    require_hub("corpus", spec.corpus, "give a .txt file, a data file, a folder, or use --corpus builtin")
-    import datasets
-
-    try:
-        rows = datasets.load_dataset(spec.corpus, spec.corpus_config, split="train")
-    except Exception as error:  # the hub raises many types; the user needs the one line
-        raise UsageError(f"could not load hub corpus '{spec.corpus}': {str(error).splitlines()[0]}") from None
-    column = spec.corpus_column or next((c for c in ("text", "sentence", "content", "document")
-                                         if c in rows.column_names), None)
+    splits = load_hub(spec.corpus, spec.corpus_config,
+                      instead="give a .txt file, a data file, a folder, or use --corpus builtin")
+    rows = splits["train"] if "train" in splits else next(iter(splits.values()))
+    column = spec.corpus_column or next((c for c in TEXT_COLUMNS if c in rows.column_names), None)
     if column not in rows.column_names:
         raise UsageError(f"hub corpus '{spec.corpus}' has no text column {column!r}; its columns are: "
                          f"{', '.join(rows.column_names)}; name one with --corpus_column")

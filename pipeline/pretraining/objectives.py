@@ -10,7 +10,6 @@ Adding an objective is one entry in OBJECTIVES.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ class Objective:
     default_model: str
     families: Callable[[str], bool]  # which model types it trains
     auto_class: type | None  # the transformers Auto class with the objective's head; None for the biLM
-    collator: Callable  # (tokenizer, spec) -> collate function
+    collator: Callable  # (tokenizer, spec, model config) -> collate function
     targets: Callable[[dict], torch.Tensor]  # how many tokens a batch predicts (to weight held-out losses)
 
 
@@ -44,7 +43,7 @@ def _masked_targets(batch: dict) -> torch.Tensor:
     return (batch["labels"] != -100).sum()
 
 
-def _causal_collate(tokenizer, spec) -> Callable:
+def _causal_collate(tokenizer, spec, config) -> Callable:
     """Blocks are full, so there is no padding: every token is a target (the model shifts the labels)."""
 
     def collate(rows: list[dict]) -> dict:
@@ -57,7 +56,8 @@ def _causal_collate(tokenizer, spec) -> Callable:
 OBJECTIVES: dict[str, Objective] = {
     "mlm": Objective("masked LM (BERT): hidden tokens predicted from both sides", "bert-tiny",
                      lambda family: family in MODEL_FOR_MASKED_LM_MAPPING_NAMES, AutoModelForMaskedLM,
-                     lambda tok, spec: DataCollatorForLanguageModeling(tok, mlm_probability=spec.mlm_probability),
+                     lambda tok, spec, config: DataCollatorForLanguageModeling(
+                         tok, mlm_probability=spec.mlm_probability),
                      _masked_targets),
     "clm": Objective("causal LM (GPT-2): each token predicted from the ones before it", "gpt2-tiny",
                      lambda family: family in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and family != "xlnet",
@@ -65,12 +65,12 @@ OBJECTIVES: dict[str, Objective] = {
                      lambda batch: (batch["labels"][:, 1:] != -100).sum()),
     "plm": Objective("permutation LM (XLNet): tokens predicted in a sampled order", "xlnet-tiny",
                      lambda family: family == "xlnet", AutoModelForCausalLM,
-                     lambda tok, spec: DataCollatorForPermutationLanguageModeling(
+                     lambda tok, spec, config: DataCollatorForPermutationLanguageModeling(
                          tok, plm_probability=spec.plm_probability, max_span_length=spec.max_span_length),
                      _masked_targets),
     "bilm": Objective("biLM (ELMo): forward and backward LSTM LMs over characters", "elmo-tiny",
                       lambda family: family == BiLMConfig.model_type, None,
-                      lambda tok, spec: BiLMCollator(tok, spec.max_characters_per_token),
+                      lambda tok, spec, config: BiLMCollator(tok, config.max_characters_per_token),
                       lambda batch: batch["attention_mask"][:, 1:].sum()),
 }
 
@@ -113,10 +113,6 @@ class PretrainSpec:
                         f"--objective {self.objective} does not train '{self.model}' (a {family} model); "
                         f"use --objective {_objective_for(family)} or a model of another family")])
 
-    @property
-    def max_characters_per_token(self) -> int:
-        return BILM_PRESETS.get(self.model, {}).get("max_characters_per_token", 50)
-
 
 def _preset_family(name: str) -> str | None:
     if name in BILM_PRESETS:
@@ -129,26 +125,6 @@ def _preset_family(name: str) -> str | None:
 
 def _objective_for(family: str) -> str:
     return next((name for name, o in OBJECTIVES.items() if o.families(family)), "(none)")
-
-
-class SeededCollator:
-    """Draws a batch's masks and orders from a seed made of its token ids.
-
-    The objectives' collators draw from the global random state, which accelerate's loader advances a
-    batch ahead of training (it prefetches), so a checkpoint would hold a state past the batch it saved
-    after and a resumed run would mask differently. Seeding each batch by its content makes the masks
-    independent of when the batch was collated: the same run, interrupted or not, sees the same ones.
-    Batches differ every epoch (the shuffle does), so the masks do too.
-    """
-
-    def __init__(self, collate: Callable, seed: int):
-        self.collate, self.seed = collate, seed
-
-    def __call__(self, rows: list[dict]) -> dict:
-        digest = hashlib.sha256(repr([r["input_ids"] for r in rows]).encode()).digest()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int.from_bytes(digest[:7], "big") ^ self.seed)
-            return self.collate(rows)
 
 
 def build_language_model(spec: PretrainSpec, texts: list[str]) -> LoadedModel:
@@ -223,27 +199,30 @@ def corpus_tokens(encoded: Dataset) -> int:
 def lm_validation(objective: Objective) -> Validation:
     """Held-out loss per predicted token and its perplexity (forward and backward for the biLM).
 
-    The held-out batches are the same every epoch, so with SeededCollator are their masks and orders:
-    every epoch (and every run of the same seed) is scored on the same targets.
+    The held-out batches are the same every epoch, and so are their masks and orders (the training
+    loop seeds each batch's collate by its content): every epoch is scored on the same targets.
     """
 
     @torch.no_grad()
     def scores(model, loader, accelerator) -> dict:
         model.eval()
-        sums = torch.zeros(3, dtype=torch.float64, device=accelerator.device)  # loss, forward, backward
+        sums: dict[str, torch.Tensor] = {}  # loss, and for the biLM each direction's, times targets
         count = torch.zeros((), dtype=torch.float64, device=accelerator.device)
         for batch in loader:
             out = model(**batch)
             n = objective.targets(batch).double()
-            parts = [out.loss] + ([out.forward_loss, out.backward_loss] if objective.auto_class is None
-                                  else [out.loss, out.loss])
-            sums += torch.stack([p.double() for p in parts]) * n
+            for name in ("loss", "forward_loss", "backward_loss"):
+                if getattr(out, name, None) is not None:
+                    sums[name] = sums.get(name, 0) + out[name].double() * n
             count += n
-        sums, count = accelerator.reduce(sums, "sum"), accelerator.reduce(count, "sum")
-        loss, forward, backward = (sums / count).tolist()
-        result = {"loss": loss, "perplexity": math.exp(loss)}
-        if objective.auto_class is None:
-            result.update(forward_perplexity=math.exp(forward), backward_perplexity=math.exp(backward))
+        count = accelerator.reduce(count, "sum")
+        result = {}
+        for name, total in sums.items():
+            loss = (accelerator.reduce(total, "sum") / count).item()
+            if name == "loss":
+                result.update(loss=loss, perplexity=math.exp(loss))
+            else:
+                result[name.replace("loss", "perplexity")] = math.exp(loss)
         return result
 
     return Validation(scores, metric="loss", higher_is_better=False)

@@ -15,7 +15,7 @@ from ..reports import loss_curve_plot
 from ..stages import Stage, run_stage
 from ..training import TrainConfig, remove_checkpoints, train
 from .corpus import CorpusSpec, load_corpus
-from .objectives import OBJECTIVES, PretrainSpec, SeededCollator, build_language_model, corpus_tokens, encode_corpus, lm_validation
+from .objectives import OBJECTIVES, PretrainSpec, build_language_model, corpus_tokens, encode_corpus, lm_validation
 
 # The options that identify a pretraining: the recipe parses these, and other recipes build the same
 # config from the same types to find a finished run.
@@ -53,7 +53,7 @@ def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: Train
         objective = OBJECTIVES[spec.objective]
         train_set = encode_corpus(corpus.train, loaded.tokenizer, spec)
         held_out = encode_corpus(corpus.held_out, loaded.tokenizer, spec)
-        collate = SeededCollator(objective.collator(loaded.tokenizer, spec), train_config.seed)
+        collate = objective.collator(loaded.tokenizer, spec, loaded.model.config)
         training = train(loaded.model, train_set, held_out, collate=collate,
                          config=train_config, accelerator=accelerator, run_dir=run.dir,
                          validation=lm_validation(objective), resume=resume)
