@@ -14,13 +14,15 @@ from transformers import AutoModelForSequenceClassification
 from .errors import UsageError
 from .evaluation import model_predictor
 from .ngrams import FastTextClassifier
+from .elmo.model import ELMoClassifier
 from .export import EXPORTS, onnx_predictor
 from .models import load_tokenizer
 from .records import PREDICTIONS, RECORD
 from .recurrent import RecurrentClassifier
 from .word2vec import VectorClassifier, load_sklearn
 
-TORCH_CLASSES = {"RecurrentClassifier": RecurrentClassifier, "FastTextClassifier": FastTextClassifier}
+TORCH_CLASSES = {"RecurrentClassifier": RecurrentClassifier, "FastTextClassifier": FastTextClassifier,
+                 "ELMoClassifier": ELMoClassifier}
 
 
 @dataclass
@@ -54,6 +56,8 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
     model = (TORCH_CLASSES[kind].from_pretrained(folder) if kind in TORCH_CLASSES
              else AutoModelForSequenceClassification.from_pretrained(folder))
     tokenizer = load_tokenizer(str(folder))
+    if hasattr(model, "text_inputs"):  # models that read more than token ids (the biLM reads characters)
+        tokenizer = model.text_inputs(tokenizer)
     logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
     return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
 

@@ -255,3 +255,19 @@ def loss_curve_plot(record: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def mix_weights_plot(record: dict, path: Path) -> None:
+    """The ELMo step's learned layer weights s_j (times gamma in the title): which layers the task reads."""
+    mix = record["mix"]
+    figure, axis = plt.subplots(figsize=(1.2 * len(mix["layers"]) + 3, 4))
+    bars = axis.bar(mix["layers"], mix["weights"], color="tab:green")
+    axis.bar_label(bars, labels=[f"{w:.2f}" for w in mix["weights"]], fontsize=8)
+    axis.set_ylim(0, 1.1)
+    axis.set_ylabel("layer weight s_j (softmax)")
+    axis.set_title(f"{record['model']['name']} on {record['task']['name']}: {mix['mode']} mix, "
+                   f"gamma = {mix['gamma']:.2f}", fontsize=9)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

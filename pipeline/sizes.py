@@ -84,8 +84,12 @@ def run_sizes(records: list[dict]) -> list[dict]:
     """Rows for the runs in outputs/: split from their saved config where transformers can build it."""
     rows = []
     for record in records:
+        model = record["model"]
         row = {"model": record["run_id"], "source": f"run: {record['recipe']}/{record['method']}",
                "parameters": record["parameters"], "embedding": None, "non_embedding": None,
+               # what the run trained and what it kept frozen (the ELMo step's encoder)
+               "trained": model.get("trained_parameters", record["parameters"]),
+               "frozen": model.get("frozen_parameters", 0),
                "mb_fp32": record["parameters"] * 4 / 1e6, "mb_fp16": record["parameters"] * 2 / 1e6}
         config_file = Path(record["run_dir"]) / "model" / "config.json"
         try:  # the bare model on the meta device gives the embedding share; the record's total keeps the head

@@ -15,7 +15,7 @@ from pipeline.records import find_records
 from pipeline.reports import markdown_table, size_chart, size_csv
 from pipeline.sizes import published_sizes, run_sizes
 
-COLUMNS = ["model", "parameters", "embedding", "non_embedding", "mb_fp32", "mb_fp16", "source"]
+COLUMNS = ["model", "parameters", "embedding", "non_embedding", "trained", "frozen", "mb_fp32", "mb_fp16", "source"]
 
 
 def main() -> None:

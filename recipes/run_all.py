@@ -1,7 +1,8 @@
 """The whole road on one data set: every recipe, for several seeds, then the leaderboard and the size report.
 
-bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, fine-tuned transformers (BERT, GPT-2 and XLNet
-each from scratch and after pretraining with its own objective) and a distilled student.
+bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, ELMo (a scalar mix over a frozen biLM pretrained
+here), fine-tuned transformers (BERT, GPT-2 and XLNet each from scratch and after pretraining with its own
+objective) and a distilled student.
 
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
     python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
@@ -52,9 +53,10 @@ def main() -> None:
     parser.add_argument("--student_epochs", type=int, default=1)
     parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets and fastText")
     parser.add_argument("--rnn_epochs", type=int, default=2)
-    parser.add_argument("--pretrain", nargs="*", default=["mlm", "clm", "plm"],
-                        help="objectives whose family (BERT, GPT-2, XLNet) is fine-tuned from scratch and after "
-                             "pretraining, same size, same fine-tuning settings")
+    parser.add_argument("--elmo_epochs", type=int, default=15, help="epochs of the ELMo step's mix and BiLSTM")
+    parser.add_argument("--pretrain", nargs="*", default=["bilm", "mlm", "clm", "plm"],
+                        help="objectives to pretrain: bilm feeds the ELMo step; mlm, clm and plm's families (BERT, "
+                             "GPT-2, XLNet) are fine-tuned from scratch and after pretraining, same size and settings")
     parser.add_argument("--pretrain_corpus", default=None,
                         help="unlabelled text to pretrain on (default: the built-in generator, for --dataset builtin)")
     parser.add_argument("--pretrain_corpus_size", type=int, default=None, help="texts to pretrain on")
@@ -89,10 +91,14 @@ def main() -> None:
             pretrain_args += ["--corpus_size", str(args.pretrain_corpus_size)] if args.pretrain_corpus_size else []
             pretrain_args += ["--epochs", str(args.pretrain_epochs)] if args.pretrain_epochs else []
             launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
+            pretrained = finished_pretraining(pretrain_args)["run_dir"]
+            if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
+                launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs)])
+                continue
             tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
             if model not in args.finetune_models:
                 launch("finetune", [*tune, "--model", model])
-            launch("finetune", [*tune, "--model", finished_pretraining(pretrain_args)["run_dir"]])
+            launch("finetune", [*tune, "--model", pretrained])
         # The teacher's fine-tune options are the ones above, so distillation finds that run and reuses it.
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(TrainConfig.learning_rate),

@@ -8,15 +8,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy.stats import binomtest
 
-
-def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict:
-    """Exact McNemar test: do two classifiers differ on the same sentences? (binomial test on discordant pairs)."""
-    a_only = int((a_correct & ~b_correct).sum())
-    b_only = int((~a_correct & b_correct).sum())
-    p_value = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
-    return {"a_only": a_only, "b_only": b_only, "p_value": float(p_value)}
+from ..evaluation import mcnemar
 
 
 def interleaved_speed(predictors: dict[str, Callable[[list[str]], object]], texts: list[str], *,

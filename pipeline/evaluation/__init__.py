@@ -11,13 +11,15 @@ import evaluate
 import numpy as np
 import torch
 from accelerate import Accelerator
+from scipy.stats import binomtest
 from torch.utils.data import DataLoader
 
 METRICS = Path(__file__).parent / "metrics"
 from ..data import joined_texts
 
 MAIN_METRIC = "accuracy"
-MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "char_ids", "features")
 
 
 @lru_cache(maxsize=None)
@@ -68,6 +70,14 @@ def bootstrap_interval(correct: np.ndarray, samples: int = 1000, seed: int = 0) 
     rng = np.random.default_rng(seed)
     means = correct[rng.integers(0, len(correct), size=(samples, len(correct)))].mean(axis=1)
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+
+
+def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict:
+    """Exact McNemar test: do two classifiers differ on the same sentences? (binomial test on discordant pairs)."""
+    a_only = int((a_correct & ~b_correct).sum())
+    b_only = int((~a_correct & b_correct).sum())
+    p_value = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    return {"a_only": a_only, "b_only": b_only, "p_value": float(p_value)}
 
 
 def measure_speed(predict_batch: Callable[[list[str]], object], texts: list[str], batch_size: int = 64,

@@ -236,5 +236,20 @@ class BiLMCollator:
         return batch
 
 
+class BiLMInputs:
+    """texts -> a biLM batch, called like a tokenizer (so evaluation and prediction treat it as one)."""
+
+    def __init__(self, tokenizer, max_characters_per_token: int):
+        self.tokenizer = tokenizer
+        self.collate = BiLMCollator(tokenizer, max_characters_per_token)
+
+    def __call__(self, texts: list[str], *, max_length: int = 512, **_) -> dict[str, torch.Tensor]:
+        rows = word_inputs(self.tokenizer, list(texts), max_length)
+        return self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+
+    def save_pretrained(self, folder) -> None:
+        self.tokenizer.save_pretrained(folder)
+
+
 AutoConfig.register(BiLMConfig.model_type, BiLMConfig)
 AutoModel.register(BiLMConfig, BiLM)

@@ -1,0 +1,121 @@
+"""A classifier over a frozen model's layers: scalar mix, then a BiLSTM with max pooling (the ELMo step).
+
+The frozen model stays inside, so a saved run classifies raw text on its own; training can skip it
+and read the layers from the disk cache instead (pipeline/elmo/features.py), since they never change.
+"""
+
+from __future__ import annotations
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from ..pretraining.bilm import BiLMConfig, BiLMInputs
+from .mix import ScalarMix
+
+
+def stacked_layers(encoder: PreTrainedModel, inputs: dict) -> torch.Tensor:
+    """(batch, tokens, layers, width): every layer of a frozen model, the input embeddings first."""
+    with torch.no_grad():
+        states = encoder(**inputs, output_hidden_states=True).hidden_states
+    return torch.stack(states, dim=2)
+
+
+class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
+    """Frozen encoder -> ScalarMix -> dropout -> BiLSTM -> max over tokens -> ReLU layer -> classes.
+
+    Args:
+        encoder_config: the frozen model's config (`config.to_dict()`): a biLM or any transformers model.
+        num_labels: classes of the task.
+        mix: ``learned``, ``uniform`` or ``top`` (see ScalarMix).
+        layer_norm: normalise each layer before mixing.
+        hidden_size: BiLSTM state width per direction.
+        dropout: on the mixed representation and before the classifier.
+
+    forward takes either `features` (cached layers, (batch, tokens, layers, width)) or the encoder's
+    own inputs (input_ids, attention_mask, and char_ids for the biLM or token_type_ids for BERT).
+    """
+
+    def __init__(self, encoder_config: dict, num_labels: int, mix: str = "learned", layer_norm: bool = False,
+                 hidden_size: int = 128, dropout: float = 0.5, id2label: dict | None = None):
+        super().__init__()
+        config = dict(encoder_config)
+        self.encoder = AutoModel.from_config(AutoConfig.for_model(config.pop("model_type"), **config))
+        self.encoder.requires_grad_(False)
+        self.config = {"model_type": "elmo", "num_labels": num_labels,
+                       "id2label": id2label or {i: str(i) for i in range(num_labels)}}
+        layers, width = self.encoder_layers()
+        self.mix = ScalarMix(layers, mode=mix, layer_norm=layer_norm)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(width, hidden_size, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Linear(2 * hidden_size, hidden_size), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(hidden_size, num_labels))
+
+    def encoder_layers(self) -> tuple[int, int]:
+        """How many layers the encoder gives, and their width."""
+        config = self.encoder.config
+        if isinstance(config, BiLMConfig):
+            return config.n_layers + 1, 2 * config.projection_dim
+        return config.num_hidden_layers + 1, config.hidden_size
+
+    def text_inputs(self, tokenizer):
+        """What turns texts into this model's inputs: the biLM also needs each word's characters."""
+        if isinstance(self.encoder.config, BiLMConfig):
+            return BiLMInputs(tokenizer, self.encoder.config.max_characters_per_token)
+        return tokenizer
+
+    def train(self, mode: bool = True) -> "ELMoClassifier":
+        super().train(mode)
+        self.encoder.eval()  # frozen: its dropout stays off
+        return self
+
+    def forward(self, features: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **inputs) -> SequenceClassifierOutput:
+        if features is None:
+            features = stacked_layers(self.encoder, {**inputs, "attention_mask": attention_mask})
+            if attention_mask is not None:  # real tokens first, whichever side the encoder pads
+                order = torch.sort((attention_mask == 0).int(), dim=1, stable=True).indices
+                features = features.gather(1, order[:, :, None, None].expand_as(features))
+                attention_mask = attention_mask.gather(1, order)
+        if attention_mask is None:
+            attention_mask = torch.ones(features.shape[:2], dtype=torch.long, device=features.device)
+        mixed = self.dropout(self.mix(features.to(self.mix.gamma.dtype)))
+        lengths = attention_mask.sum(-1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(mixed, lengths, batch_first=True, enforce_sorted=False)
+        output, _ = self.lstm(packed)
+        output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=mixed.shape[1])
+        real = attention_mask.bool().unsqueeze(-1)
+        pooled = output.masked_fill(~real, torch.finfo(output.dtype).min).max(dim=1).values
+        logits = self.head(self.dropout(pooled))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, dropout: float,
+                     label_names: list[str]) -> tuple[ELMoClassifier, dict]:
+    """The classifier around a loaded frozen encoder, and its model info (frozen and trained parameters apart)."""
+    model = ELMoClassifier(encoder.model.config.to_dict(), len(label_names), mix=mix, layer_norm=layer_norm,
+                           hidden_size=hidden_size, dropout=dropout, id2label=dict(enumerate(label_names)))
+    model.encoder.load_state_dict(encoder.model.state_dict())
+    total = sum(p.numel() for p in model.parameters())
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    info = {"name": f"{encoder.info['encoder']}, {mix} mix", "family": "elmo", "class": "ELMoClassifier",
+            "parameters": total, "trained_parameters": trained, "frozen_parameters": total - trained,
+            **encoder.info}
+    return model, info
+
+
+def layer_names(model: ELMoClassifier) -> list[str]:
+    count = model.mix.logits.numel()
+    if isinstance(model.encoder.config, BiLMConfig):
+        first = "tokens (char CNN)" if model.encoder.config.token_representation == "char" else "tokens (words)"
+        return [first, *(f"LSTM {i}" for i in range(1, count))]
+    return ["embeddings", *(f"layer {i}" for i in range(1, count))]
+
+
+def mix_summary(model: ELMoClassifier) -> dict:
+    """What the task learned about the layers: s_j and gamma, for the run record and its plot."""
+    return {"mode": model.mix.mode, "layers": layer_names(model),
+            "weights": [round(float(w), 6) for w in model.mix.weights().detach()], "gamma": model.mix.gamma.item()}

@@ -1,0 +1,78 @@
+"""The ELMo step as one stage: cache the frozen layers, train the mix and the BiLSTM, record the mix."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from accelerate import Accelerator
+
+from ..data import Task, joined_texts
+from ..evaluation import mcnemar, score
+from ..finetuning import train_and_record
+from ..models import LoadedModel
+from ..ngrams import NgramConfig, build_linear
+from ..predictor import read_predictions
+from ..records import Run, RunOptions
+from ..reports import mix_weights_plot
+from ..stages import Stage, run_stage
+from ..training import TrainConfig
+from .features import ElmoSpec, Encoder, FeatureCollator, cached_features, feature_cache
+from .model import build_classifier, mix_summary
+
+MIX_PLOT = "mix_weights.png"
+
+
+def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: TrainConfig, options: RunOptions,
+               accelerator: Accelerator, config: dict) -> dict:
+    """Train a scalar mix and a BiLSTM over `encoder`'s frozen layers; the record holds s_j and gamma.
+
+    With `spec.cache_features` each layer's vectors are computed once and training reads them from
+    disk; evaluation's speed is still measured from raw text, encoder included.
+    """
+    model, info = build_classifier(encoder, mix=spec.mix, layer_norm=spec.layer_norm, hidden_size=spec.hidden_size,
+                                   dropout=spec.dropout, label_names=task.label_names)
+
+    cache = feature_cache(encoder, task, spec.max_length) if spec.cache_features else None
+
+    timings = {}
+
+    def add_mix(run: Run, record: dict, folder) -> None:
+        record["mix"] = mix_summary(accelerator.unwrap_model(model))
+        record["feature_cache"] = {"folder": str(cache) if cache else None, **timings}
+        record["versus_baseline"] = versus_bag_of_words(task, read_predictions(run.dir, task.label_names),
+                                                        seed=train_config.seed)
+        mix_weights_plot(record, run.dir / MIX_PLOT)
+
+    def body(run: Run, resume: bool) -> dict:
+        data, collate = encoder.encode(task, spec.max_length), encoder.collator()
+        if cache:
+            start = time.perf_counter()
+            data = cached_features(encoder, data, root=cache, batch_size=train_config.eval_batch_size,
+                                   accelerator=accelerator)
+            timings["seconds"] = time.perf_counter() - start  # computing the layers, or reading them back
+            collate = FeatureCollator()
+        return train_and_record(run, LoadedModel(model, encoder.text_inputs(), info), task, data,
+                                train_config=train_config, accelerator=accelerator, resume=resume,
+                                max_length=spec.max_length, recipe="elmo", method="elmo", collate=collate,
+                                finish=add_mix)
+
+    stage = Stage(f"ELMo: {spec.mix} mix of {info['encoder']}'s frozen layers, BiLSTM on top", "elmo",
+                  [info["encoder"], spec.mix, task.name], config)
+    return run_stage(stage, body, options=options, accelerator=accelerator, reuse=False)
+
+
+def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> dict:
+    """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF
+    1-2-grams, logistic regression), its accuracy per phenomenon, and an exact McNemar test."""
+    baseline = build_linear(NgramConfig(), seed)
+    baseline.fit(joined_texts(task.splits["train"]), np.asarray(task.splits["train"]["label"]))
+    test = task.splits["test"]
+    labels = np.asarray(test["label"])
+    guesses = baseline.predict(joined_texts(test))
+    phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
+    metrics = score(np.eye(len(task.label_names))[guesses], labels, task.label_names, phenomena=phenomena, seed=seed)
+    return {"baseline": "TF-IDF 1-2-grams, logistic regression (recipes/bow.py defaults)",
+            "accuracy": metrics["accuracy"], "per_phenomenon": metrics.get("per_phenomenon", {}),
+            "difference": float((predictions == labels).mean() - metrics["accuracy"]),
+            **mcnemar(predictions == labels, guesses == labels)}
