@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from accelerate import Accelerator
@@ -10,7 +11,7 @@ from transformers import DataCollatorWithPadding
 from .data import DataSpec, Task, encode
 from .evaluation import evaluate_test
 from .models import LoadedModel, ModelSpec, load_model
-from .records import Run, RunOptions, build_record, finish_run, pretrained_writer
+from .records import RECORD, Run, RunOptions, build_record, finish_run, pretrained_writer
 from .stages import Stage, run_stage
 from .training import TrainConfig, classification_validation, default_loss, remove_checkpoints, train
 
@@ -68,4 +69,6 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     if not train_config.keep_checkpoints:
         remove_checkpoints(run.dir, accelerator)
     accelerator.wait_for_everyone()  # the run's files exist for every process once this returns
+    if not accelerator.is_main_process:  # what `finish` added on the main process is in the written record
+        record = json.loads((run.dir / RECORD).read_text())
     return record

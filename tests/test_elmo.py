@@ -147,3 +147,12 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_two_processes_train_and_every_process_sees_the_whole_record(bilm, tmp_path):
+    """Under DDP the main process caches the layers and writes the record; the other reads both."""
+    result = launch("elmo", [*FAST, "--encoder", str(bilm), "--output_dir", str(tmp_path)], processes=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (record,) = records(tmp_path, "elmo")
+    assert record["device"]["processes"] == 2
+    assert "learned mix" in result.stdout and len(record["mix"]["weights"]) == 3
