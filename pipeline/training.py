@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -179,7 +180,11 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
              "losses": []}
     if resume:
         latest = _latest_checkpoint(checkpoints)
-        accelerator.load_state(str(latest))
+        try:  # accelerate reads weights from safetensors, and the rest with torch's weights-only unpickler
+            accelerator.load_state(str(latest))
+        except pickle.UnpicklingError as error:
+            raise UsageError(f"--resume: checkpoint {latest} holds something other than tensors and plain "
+                             f"states, so it was not loaded ({str(error).splitlines()[0][:120]})") from None
         state = {"losses": [], **json.loads((latest / "trainer_state.json").read_text())}
         scheduler.load_state_dict(state.pop("scheduler"))
         accelerator.print(f"resuming from {latest} (epoch {state['epoch'] + 1}, step {state['step']})")

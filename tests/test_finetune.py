@@ -1,6 +1,7 @@
 """The fine-tuning recipe as users run it: accelerate launch, records, resume, two processes, bad input."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -79,6 +80,30 @@ def test_resume_continues_exactly(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+class _Planted:
+    """What a shared run folder could hold instead of optimizer states: a pickle that runs a command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_resume_refuses_a_checkpoint_that_would_run_code(tmp_path, capsys):
+    args = TINY + ["--checkpoint_every", "5", "--keep_checkpoints"]
+    assert run_recipe("finetune", args + ["--output_dir", str(tmp_path / "straight")]) == 0
+    crashed = crashed_copy(only_run(tmp_path / "straight"), tmp_path / "crashed", after_step=10)
+    marker = tmp_path / "code-ran"
+    (latest,) = crashed.glob("checkpoints/step-0000010-*")
+    torch.save({"state": _Planted(marker)}, latest / "optimizer.bin")
+    capsys.readouterr()
+    assert run_recipe("finetune", args + ["--output_dir", str(crashed.parent), "--resume"], capsys) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume: checkpoint") and err.count("\n") == 1, err
+    assert not marker.exists()
 
 
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
