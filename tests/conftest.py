@@ -3,6 +3,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,17 @@ def _launch_command(recipe: str, args: list[str], processes: int) -> tuple[list[
     return command, env
 
 
-def launch(recipe: str, args: list[str], processes: int = 1) -> subprocess.CompletedProcess:
+def launch(recipe: str, args: list[str], processes: int = 1, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a recipe the way users do, through `accelerate launch` (no time limit: a busy machine is slow)."""
-    command, env = _launch_command(recipe, args, processes)
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    command, environment = _launch_command(recipe, args, processes)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**environment, **(env or {})})
+
+
+def launch_all(runs: list[tuple[str, list[str]]], *, parallel: int = 4, env: dict | None = None
+               ) -> list[subprocess.CompletedProcess]:
+    """Several `accelerate launch` runs, a few at a time (each spends most of its time importing)."""
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(lambda run: launch(*run, env=env), runs))
 
 
 def start(recipe: str, args: list[str]) -> subprocess.Popen:

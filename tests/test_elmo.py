@@ -135,12 +135,15 @@ def test_resume_after_a_crash_ends_where_an_uninterrupted_run_ends(bilm, tmp_pat
     assert a["validation"]["history"] == b["validation"]["history"] and a["mix"] == b["mix"]
 
 
-@pytest.mark.parametrize("args,message", [
+BAD = [
     (["--mix", "best"], "choose learned, uniform, top"),
     (["--encoder", "bert-tiny"], "untrained model"),
     (["--encoder", "outputs/nothing-here"], "is not a local folder"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
-])
+]
+
+
+@pytest.mark.parametrize("args,message", BAD)
 def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     assert run_recipe("elmo", [*args, "--output_dir", str(tmp_path / "out")]) == 2

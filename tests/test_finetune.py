@@ -145,9 +145,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
-def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def bad_input_files(tmp_path) -> dict[str, str]:
+    """The files BAD's cases name, written under tmp_path: {name: path}."""
     folders = {"latin1": "text,label\ncaf\xe9,0\nbar,1\n", "one_class": "text,label\na,0\nb,0\n",
                "unknown_label": "text,label\na,0\nb,1\n"}
     for name, train in folders.items():
@@ -166,6 +165,13 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
     paths = {name: str(tmp_path / name) for name in [*folders, "empty_test", "missing_text", "tiny"]}
     paths["bad_yaml"] = str(tmp_path / "bad.yaml")
     paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
+    return paths
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
+def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    paths = bad_input_files(tmp_path)
     if "{sst2}" in args:
         shared("sst2")
     args = [a.format(**paths) for a in args]
@@ -179,7 +185,7 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
     assert not outputs.exists() or not any(outputs.iterdir())
 
 
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("processes", [2])  # one process: every case of tests/test_bad_input.py
 def test_a_usage_error_under_accelerate_launch_is_one_line_and_exit_2(tmp_path, processes):
     """The launcher ends with the recipe's status and adds no traceback of its own (pipeline/launch_exit.py)."""
     result = launch("finetune", ["--epochs", "0", "--output_dir", str(tmp_path / "out")], processes=processes)

@@ -102,7 +102,7 @@ def test_masked_lm_resumes_exactly(tmp_path):
         torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("args,message", [
+BAD = [
     (["--objective", "plm", "--model", "bert-tiny"], "does not train 'bert-tiny'"),
     (["--objective", "mlm", "--model", "gpt2-tiny"], "use --objective clm"),
     (["--objective", "plm", "--block_size", "33"], "must be even"),
@@ -110,7 +110,10 @@ def test_masked_lm_resumes_exactly(tmp_path):
     (["--corpus", "missing.txt"], "does not exist"),
     (["--corpus_size", "5"], "too few to keep a tenth apart"),
     (["--model", "outputs/nothing-here"], "is not a preset or a local folder"),
-])
+]
+
+
+@pytest.mark.parametrize("args,message", BAD)
 def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     assert run_recipe("pretrain", [*args, "--output_dir", str(tmp_path / "out")]) == 2

@@ -1,0 +1,26 @@
+"""Every bad input the recipes' own tests try in-process, again under `accelerate launch`, the documented way
+to run: one `error:` line, exit status 2, no traceback from the recipe or the launcher, nothing under outputs/."""
+
+from conftest import SHARED, TINY, launch_all
+from test_elmo import BAD as ELMO_BAD
+from test_finetune import BAD as FINETUNE_BAD, bad_input_files
+from test_pretraining import BAD as PRETRAIN_BAD
+
+
+def test_every_bad_input_under_accelerate_launch(tmp_path):
+    paths = bad_input_files(tmp_path)
+    cases = [("finetune", [*TINY, *args], message) for args, message in FINETUNE_BAD
+             if "{sst2}" not in args or (SHARED / "sst2").exists()]
+    cases += [("pretrain", args, message) for args, message in PRETRAIN_BAD]
+    cases += [("elmo", args, message) for args, message in ELMO_BAD]
+    assert len(cases) >= 30
+    outputs = [tmp_path / f"outputs-{i}" for i in range(len(cases))]
+    runs = [(recipe, [*(a.format(**paths) for a in args), "--output_dir", str(out)])
+            for (recipe, args, _), out in zip(cases, outputs)]
+    for (recipe, args, message), out, result in zip(cases, outputs, launch_all(runs, env={"HF_HUB_OFFLINE": "1"})):
+        shown = f"{recipe} {args}: {result.stderr[-1500:]}"
+        assert result.returncode == 2, shown
+        assert "Traceback" not in result.stderr and "CalledProcessError" not in result.stderr, shown
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], shown
+        assert not out.exists(), shown
