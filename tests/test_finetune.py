@@ -132,6 +132,7 @@ BAD = [
     (["--dataset", "{unknown_label}"], "that the train split does not have"),
     (["--dataset", "{missing_text}"], "row(s) with no text (file lines 3)"),
     (["--dataset", "{tiny}"], "too small to carve"),
+    (["--dataset", "{header_only}"], "the train split has no rows (an empty file, or a header only)"),
     (["--config", "{bad_yaml}"], "is not valid YAML"),
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--epochs", "-1"], "--epochs must be at least 1"),
@@ -161,8 +162,11 @@ def bad_input_files(tmp_path) -> dict[str, str]:
     (tmp_path / "missing_text" / "test.csv").write_text("text,label\na,0\nb,1\n")
     (tmp_path / "tiny").mkdir()
     (tmp_path / "tiny" / "train.csv").write_text("text,label\na,0\nb,1\nc,0\n")
+    (tmp_path / "header_only").mkdir()
+    (tmp_path / "header_only" / "train.csv").write_text("text,label\n")
+    (tmp_path / "header_only" / "test.csv").write_text("text,label\na,0\nb,1\n")
     (tmp_path / "bad.yaml").write_text("epochs: [1\n")
-    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test", "missing_text", "tiny"]}
+    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test", "missing_text", "tiny", "header_only"]}
     paths["bad_yaml"] = str(tmp_path / "bad.yaml")
     paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
     return paths

@@ -200,6 +200,10 @@ def load_hub(name: str, config: str | None = None, *, instead: str) -> DatasetDi
 
 
 def _find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str]:
+    empty = [split for split, rows in raw.items() if len(rows) == 0]
+    if empty:
+        raise UsageError(f"the {empty[0]} split has no rows (an empty file, or a header only); "
+                         "give it rows of text and label")
     columns = next(iter(raw.values())).column_names
     listed = ", ".join(columns)
 
