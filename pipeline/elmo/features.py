@@ -102,10 +102,10 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
         record = pretrain(corpus, pretrain_spec, train_config=train_config, options=pretrain_options,
                           accelerator=accelerator, config=config)
         name = record["run_dir"]
-    path = PRESETS[name].path() if name in PRESETS and PRESETS[name].path else resolve_name(name)
     if name in PRESETS and not PRESETS[name].path:
         raise UsageError(f"--encoder {name}: the preset is an untrained model; pretrain it first "
                          f"(recipes/pretrain.py --model {name}) and give the run folder")
+    path = PRESETS[name].path() if name in PRESETS else resolve_name(name)
     local = Path(path).is_dir()
     if not local and not hub_reachable():
         raise UsageError(f"--encoder {name!r} is not a local folder and the Hugging Face Hub is unreachable; "
@@ -113,7 +113,7 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
     model = AutoModel.from_pretrained(path).eval().requires_grad_(False)
     record_path = Path(path).parent / RECORD
     run = json.loads(record_path.read_text()) if local and record_path.is_file() else {}
-    label = run.get("model", {}).get("name", name) if run else name
+    label = run.get("model", {}).get("name", name)
     info = {"encoder": label, "encoder_source": str(path), "encoder_family": model.config.model_type,
             "encoder_run": run.get("run_id")}
     return Encoder(model, load_tokenizer(path), info, _weights_digest(Path(path)) if local else path)
