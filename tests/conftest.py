@@ -22,13 +22,17 @@ def shared(name: str) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _fresh_accelerate_state():
+def _reset_accelerate() -> None:
     """Recipes run in-process build an Accelerator; its state is a process-wide singleton."""
-    yield
     from accelerate.state import AcceleratorState
 
     AcceleratorState._reset_state(True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state():
+    yield
+    _reset_accelerate()
 
 
 def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
@@ -42,6 +46,7 @@ def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
         return exit_.code or 0
     finally:
         sys.argv = argv
+        _reset_accelerate()  # the next run in this process starts like a new one
 
 
 def _launch_command(recipe: str, args: list[str], processes: int) -> tuple[list[str], dict]:

@@ -8,8 +8,9 @@ import torch
 from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
-from conftest import crashed_copy, launch, run_recipe
+from conftest import crashed_copy, run_recipe
 from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
+from pipeline.reports import leaderboard
 from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
                                        BiLMForLanguageModeling, word_inputs)
 
@@ -62,6 +63,8 @@ def test_a_pretraining_run_fine_tunes_like_any_model(pretrained, objective, mode
     record = record_of(tmp_path, "finetune-*")
     assert record["model"]["pretraining"]["objective"] == objective
     assert record["model"]["pretraining"]["model"] == model
+    (table,) = leaderboard([record])  # the row says what the model was pretrained with, and on what
+    assert table["rows"][0]["model"] == f"{model} ({objective}-pretrained on builtin)"
     # The transformer body came from the pretraining: its embeddings are the saved ones.
     saved = load_file(Path(run) / "model" / "model.safetensors")
     tuned = load_file(Path(record["run_dir"]) / "model" / "model.safetensors")
@@ -84,16 +87,17 @@ def test_a_bilm_is_not_a_classifier(pretrained, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_masked_lm_resumes_exactly(tmp_path):
-    """Masks are drawn from the random state the checkpoints keep, so a resumed run sees the same ones."""
+def test_masked_lm_resumes_exactly(tmp_path, capsys):
+    """Masks are drawn from a seed made of each batch's tokens, so a resumed run sees the same ones."""
     args = [*SMALL, "--objective", "mlm", "--epochs", "2", "--checkpoint_every", "5", "--keep_checkpoints"]
     straight = tmp_path / "straight"
-    assert launch("pretrain", [*args, "--output_dir", str(straight)]).returncode == 0
+    assert run_recipe("pretrain", [*args, "--output_dir", str(straight)]) == 0
     (run,) = straight.glob("pretrain-*")
     crashed = crashed_copy(run, tmp_path / "crashed", after_step=20).parent
-    resumed = launch("pretrain", [*args, "--output_dir", str(crashed), "--resume"])
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "resuming from" in resumed.stdout and "step-0000020" in resumed.stdout
+    capsys.readouterr()
+    assert run_recipe("pretrain", [*args, "--output_dir", str(crashed), "--resume"], capsys) == 0
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "step-0000020" in out
     a = json.loads((run / "results.json").read_text())
     b = json.loads((crashed / run.name / "results.json").read_text())
     assert a["validation"]["history"] == b["validation"]["history"]
