@@ -49,6 +49,14 @@ def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
         _reset_accelerate()  # the next run in this process starts like a new one
 
 
+def assert_usage_error(recipe: str, args: list[str], message: str, out: Path, capsys) -> None:
+    """The recipe stops on bad input with exit 2, one `error:` line naming `message`, and nothing in `out`."""
+    assert run_recipe(recipe, [*args, "--output_dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
 def _launch_command(recipe: str, args: list[str], processes: int) -> tuple[list[str], dict]:
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]

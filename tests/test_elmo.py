@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModel
 
-from conftest import crashed_copy, launch, run_recipe
+from conftest import assert_usage_error, crashed_copy, launch, run_recipe
 from pipeline.elmo.mix import ScalarMix
 
 SMALL_BILM = ["--objective", "bilm", "--corpus_size", "600", "--held_out", "60", "--batch_size", "16",
@@ -146,10 +146,7 @@ BAD = [
 @pytest.mark.parametrize("args,message", BAD)
 def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    assert run_recipe("elmo", [*args, "--output_dir", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
-    assert not (tmp_path / "out").exists()
+    assert_usage_error("elmo", args, message, tmp_path / "out", capsys)
 
 
 def test_two_processes_train_and_every_process_sees_the_whole_record(bilm, tmp_path):

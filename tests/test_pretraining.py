@@ -8,7 +8,7 @@ import torch
 from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
-from conftest import crashed_copy, run_recipe
+from conftest import assert_usage_error, crashed_copy, run_recipe
 from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
 from pipeline.reports import leaderboard
 from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
@@ -120,10 +120,7 @@ BAD = [
 @pytest.mark.parametrize("args,message", BAD)
 def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    assert run_recipe("pretrain", [*args, "--output_dir", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
-    assert not (tmp_path / "out").exists()
+    assert_usage_error("pretrain", args, message, tmp_path / "out", capsys)
 
 
 def test_corpus_from_a_text_file_and_a_column(tmp_path, capsys):
