@@ -120,6 +120,17 @@ def preset_config(preset: Preset, tokenizer: PreTrainedTokenizerFast) -> Pretrai
     return config
 
 
+def weights_digest(folder: Path) -> str:
+    """A digest of a folder's safetensors files: caches keyed by it never serve a retrained model's stale
+    outputs (distillation's soft targets, the ELMo step's layers)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -1,18 +1,30 @@
-"""Every bad input the recipes' own tests try in-process, again under `accelerate launch`, the documented way
-to run: one `error:` line, exit status 2, no traceback from the recipe or the launcher, nothing under outputs/."""
+"""Bad input, in-process and again under `accelerate launch`, the documented way to run: one `error:` line,
+exit status 2, no traceback from the recipe or the launcher, nothing under outputs/. finetune's cases run
+in-process in tests/test_finetune.py (they need its data files)."""
 
-from conftest import SHARED, TINY, launch_all
+import pytest
+
+from conftest import SHARED, TINY, assert_usage_error, launch_all
 from test_elmo import BAD as ELMO_BAD
 from test_finetune import BAD as FINETUNE_BAD, bad_input_files
 from test_pretraining import BAD as PRETRAIN_BAD
+
+
+IN_PROCESS = [("pretrain", args, message) for args, message in PRETRAIN_BAD]
+IN_PROCESS += [("elmo", args, message) for args, message in ELMO_BAD]
+
+
+@pytest.mark.parametrize("recipe,args,message", IN_PROCESS)
+def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, recipe, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert_usage_error(recipe, args, message, tmp_path / "out", capsys)
 
 
 def test_every_bad_input_under_accelerate_launch(tmp_path):
     paths = bad_input_files(tmp_path)
     cases = [("finetune", [*TINY, *args], message) for args, message in FINETUNE_BAD
              if "{sst2}" not in args or (SHARED / "sst2").exists()]
-    cases += [("pretrain", args, message) for args, message in PRETRAIN_BAD]
-    cases += [("elmo", args, message) for args, message in ELMO_BAD]
+    cases += IN_PROCESS
     assert len(cases) >= 30
     outputs = [tmp_path / f"outputs-{i}" for i in range(len(cases))]
     runs = [(recipe, [*(a.format(**paths) for a in args), "--output_dir", str(out)])

@@ -8,7 +8,7 @@ import torch
 from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
-from conftest import assert_usage_error, crashed_copy, run_recipe
+from conftest import crashed_copy, run_recipe
 from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
 from pipeline.reports import leaderboard
 from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
@@ -106,7 +106,7 @@ def test_masked_lm_resumes_exactly(tmp_path, capsys):
         torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=1e-6)
 
 
-BAD = [
+BAD = [  # tried in-process and under accelerate launch by tests/test_bad_input.py
     (["--objective", "plm", "--model", "bert-tiny"], "does not train 'bert-tiny'"),
     (["--objective", "mlm", "--model", "gpt2-tiny"], "use --objective clm"),
     (["--objective", "plm", "--block_size", "33"], "must be even"),
@@ -115,12 +115,6 @@ BAD = [
     (["--corpus_size", "5"], "too few to keep a tenth apart"),
     (["--model", "outputs/nothing-here"], "is not a preset or a local folder"),
 ]
-
-
-@pytest.mark.parametrize("args,message", BAD)
-def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypatch, args, message):
-    monkeypatch.chdir(tmp_path)
-    assert_usage_error("pretrain", args, message, tmp_path / "out", capsys)
 
 
 def test_corpus_from_a_text_file_and_a_column(tmp_path, capsys):

@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..evaluation import predict
 from ..finetuning import FINETUNE_OPTIONS, fine_tune
 from ..hub import hub_reachable
-from ..models import PRESETS, LoadedModel, ModelSpec, load_model
+from ..models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
 from ..records import RECORD, RunOptions
 from ..training import TrainConfig
 
@@ -91,7 +91,7 @@ def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_
                                    reuse=True, title=f"teacher: fine-tune {plan.name} ({train_config.epochs} epochs)")
         if loaded is None:
             loaded = load_model(replace(model_spec, model=record["run_dir"]), task.label_names)
-        return Teacher(loaded, _weights_id(Path(record["run_dir"]) / "model"), record, plan.name)
+        return Teacher(loaded, weights_digest(Path(record["run_dir"]) / "model"), record, plan.name)
     accelerator.print(f"\n=== stage: teacher: {plan.name}")
     loaded = load_model(replace(model_spec, model=plan.name), task.label_names)
     folder = Path(plan.name)
@@ -99,17 +99,7 @@ def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_
     record = json.loads(record_file.read_text()) if record_file.is_file() else None
     pretrained = record["config"].get("model") if record else None
     weights = folder / "model" if (folder / "model").is_dir() else folder
-    return Teacher(loaded, _weights_id(weights) if weights.is_dir() else plan.name, record, pretrained)
-
-
-def _weights_id(folder: Path) -> str:
-    """A digest of the weight files: a retrained teacher in the same folder never reuses stale soft targets."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.safetensors")):
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 24), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:24]
+    return Teacher(loaded, weights_digest(weights) if weights.is_dir() else plan.name, record, pretrained)
 
 
 def soft_targets(teacher: Teacher, rows, *, max_length: int, batch_size: int, accelerator: Accelerator,

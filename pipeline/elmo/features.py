@@ -25,11 +25,12 @@ from ..config import parse_options
 from ..data import Task, encode, joined_texts
 from ..errors import UsageError, check_options
 from ..hub import hub_reachable
-from ..models import CACHE, PRESETS, load_tokenizer, resolve_name
-from ..pretraining.bilm import BiLMCollator, BiLMConfig, BiLMInputs, word_inputs
+from ..models import CACHE, PRESETS, load_tokenizer, resolve_name, weights_digest
+from ..pretraining.bilm import BiLMCollator, BiLMConfig, word_inputs
 from ..pretraining.pretrainer import PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
 from ..records import RECORD, RunOptions
 from .mix import MIXES
+from .model import stacked_layers
 
 DEFAULT_BILM = ["--objective", "bilm"]  # the pretraining `--encoder bilm` reuses, or runs first
 
@@ -85,12 +86,6 @@ class Encoder:
             return BiLMCollator(self.tokenizer, self.model.config.max_characters_per_token)
         return DataCollatorWithPadding(self.tokenizer)
 
-    def text_inputs(self):
-        """texts -> a batch, for evaluation's speed and for prediction."""
-        if self.is_bilm:
-            return BiLMInputs(self.tokenizer, self.model.config.max_characters_per_token)
-        return self.tokenizer
-
 
 def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerator) -> Encoder:
     """The frozen model `--encoder` names; 'bilm' pretrains the default biLM first unless a run of it finished."""
@@ -116,16 +111,7 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
     label = run.get("model", {}).get("name", name)
     info = {"encoder": label, "encoder_source": str(path), "encoder_family": model.config.model_type,
             "encoder_run": run.get("run_id")}
-    return Encoder(model, load_tokenizer(path), info, _weights_digest(Path(path)) if local else path)
-
-
-def _weights_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(folder.glob("*.safetensors")):
-        with open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 24), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return Encoder(model, load_tokenizer(path), info, weights_digest(Path(path)) if local else path)
 
 
 def feature_cache(encoder: Encoder, task: Task, max_length: int) -> Path:
@@ -151,15 +137,13 @@ def cached_features(encoder: Encoder, encoded: DatasetDict, *, root: Path, batch
     return DatasetDict(splits)
 
 
-@torch.no_grad()
 def _compute(encoder: Encoder, rows: Dataset, folder: Path, *, batch_size: int, title: str) -> None:
     collate = encoder.collator()
     columns = {"features": [], "input_ids": [], "labels": []}
     for start in tqdm(range(0, len(rows), batch_size), desc=title):
         chunk = [rows[i] for i in range(start, min(start + batch_size, len(rows)))]
         batch = collate(chunk)
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        states = torch.stack(encoder.model(**inputs, output_hidden_states=True).hidden_states, dim=2)
+        states = stacked_layers(encoder.model, {k: v for k, v in batch.items() if k != "labels"})
         for row, layers, mask in zip(chunk, states, batch["attention_mask"].bool()):
             columns["features"].append(layers[mask].half().numpy())
             columns["input_ids"].append(row["input_ids"])
