@@ -56,7 +56,7 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     collate = collate or DataCollatorWithPadding(loaded.tokenizer)
     training = train(loaded.model, encoded["train"] if train_set is None else train_set, encoded["validation"],
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
-                     validation=classification_validation(encoded["validation"], task.label_names), resume=resume,
+                     validation=classification_validation(task.label_names), resume=resume,
                      loss_fn=loss_fn, extra_modules=extra_modules)
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,

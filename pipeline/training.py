@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from accelerate import Accelerator, load_checkpoint_in_model
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from .data import length_order, token_counts
 from .errors import UsageError, check_options
 from .evaluation import MAIN_METRIC, predict, score
 
@@ -85,11 +87,47 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     )
 
 
-def make_loader(dataset, batch_size: int, *, collate: Callable, shuffle: bool = False, seed: int = 0) -> DataLoader:
+def make_loader(dataset, batch_size: int, *, collate: Callable, sampler: Sampler | None = None,
+                seed: int = 0) -> DataLoader:
     # Its own generator: starting an iterator would otherwise draw from the global RNG that dropout
     # uses, and a resumed run starts one more iterator than an uninterrupted one.
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=SeededCollate(collate, seed),
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=SeededCollate(collate, seed),
                       generator=torch.Generator().manual_seed(seed))
+
+
+class LengthGroupedSampler(Sampler):
+    """Every row once per epoch in a seeded shuffle, with rows of similar length batched together.
+
+    Padding a batch to its longest row costs work for nothing; on sentences of mixed lengths a
+    random batch is mostly padding. The epoch's permutation (drawn from the seed and the epoch, so a
+    resumed run draws it again) is cut into groups of `group` batches; each group is sorted by
+    length and cut into batches, and the batches are shuffled, so lengths do not arrive in order.
+    `batch_size` is the global batch (per-device batch times processes): accelerate deals out a
+    loader's consecutive batches to the processes in turn, so one process and several train on the
+    same global batches. Rows of one length (no `input_ids`) give a plain shuffle.
+    """
+
+    def __init__(self, lengths: np.ndarray, *, batch_size: int, seed: int, group: int = 16):
+        self.lengths, self.batch_size, self.seed, self.group, self.epoch = lengths, batch_size, seed, group, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        permutation = torch.randperm(len(self.lengths), generator=generator).numpy()
+        span = self.batch_size * self.group
+        batches = []
+        for start in range(0, len(permutation), span):
+            rows = permutation[start:start + span]
+            rows = rows[np.argsort(-self.lengths[rows], kind="stable")]
+            batches += [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        last = [batches.pop()] if len(batches[-1]) < self.batch_size else []  # a short batch stays last
+        shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()] + last
+        return iter(np.concatenate(shuffled).tolist())
 
 
 class SeededCollate:
@@ -132,11 +170,11 @@ class Validation:
         return new[self.metric] > best[self.metric] if self.higher_is_better else new[self.metric] < best[self.metric]
 
 
-def classification_validation(validation_set, label_names: list[str]) -> Validation:
+def classification_validation(label_names: list[str]) -> Validation:
     """Accuracy (the best epoch), macro F1 and Matthews correlation of a classifier."""
 
-    def scores(model, loader, accelerator) -> dict:
-        metrics = score(predict(model, loader, accelerator), list(validation_set["labels"]), label_names)
+    def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
+        metrics = score(predict(model, loader, accelerator), list(loader.dataset["labels"]), label_names)
         return {k: metrics[k] for k in ("accuracy", "f1_macro", "matthews_correlation")}
 
     return Validation(scores)
@@ -165,10 +203,15 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     set_seed(config.seed)  # each training stage is reproducible whatever ran before it in the process
     # A checkpoint holds this stage's objects only: forget what earlier stages prepared.
     accelerator.free_memory()
-    train_loader = make_loader(train_set, config.batch_size, collate=collate, shuffle=True, seed=config.seed)
-    eval_loader = make_loader(validation_set, config.eval_batch_size, collate=collate, seed=config.seed)
+    sampler = LengthGroupedSampler(token_counts(train_set), batch_size=config.batch_size * accelerator.num_processes,
+                                   seed=config.seed)
+    train_loader = make_loader(train_set, config.batch_size, collate=collate, sampler=sampler, seed=config.seed)
+    eval_loader = make_loader(validation_set.select(length_order(validation_set)), config.eval_batch_size,
+                              collate=collate, seed=config.seed)
     trainable = [model, *extra_modules]
-    raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate)
+    # The fused kernel updates every tensor in one pass (the default loops over them in Python).
+    raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate,
+                                      fused=True)
     *prepared, optimizer, train_loader, eval_loader = accelerator.prepare(
         *trainable, raw_optimizer, train_loader, eval_loader)
     model, extra = prepared[0], prepared[1:]

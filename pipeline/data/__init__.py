@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict
 
 from ..errors import UsageError, check_options
@@ -336,6 +337,22 @@ def encode_rows(rows: Dataset, tokenizer, max_length: int) -> Dataset:
     keep = {*tokenizer.model_input_names, "label"}
     encoded = rows.map(tokenize, batched=True)
     return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")
+
+
+def length_order(rows: Dataset) -> np.ndarray:
+    """Row indices from shortest to longest in tokens (rows without `input_ids` keep their order).
+
+    Batches of neighbours in this order pad to lengths close to their own, so evaluation skips the
+    work that padding to a batch's longest row would cost.
+    """
+    return np.argsort(token_counts(rows), kind="stable")
+
+
+def token_counts(rows: Dataset) -> np.ndarray:
+    """Tokens in each encoded row (0s for rows without `input_ids`: all of one length)."""
+    if "input_ids" not in rows.column_names:
+        return np.zeros(len(rows), dtype=np.int64)
+    return np.asarray([len(ids) for ids in rows["input_ids"]], dtype=np.int64)
 
 
 def joined_texts(rows: Dataset) -> list[str]:

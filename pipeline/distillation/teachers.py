@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from accelerate import Accelerator
 from transformers import AutoConfig, DataCollatorWithPadding, PretrainedConfig
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
@@ -17,7 +16,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 from ..config import flat_config
 from ..data import DataSpec, Task, encode_rows
 from ..errors import UsageError
-from ..evaluation import predict
+from ..evaluation import predict_rows
 from ..finetuning import FINETUNE_OPTIONS, fine_tune
 from ..hub import hub_reachable
 from ..models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
@@ -118,14 +117,9 @@ def soft_targets(teacher: Teacher, rows, *, max_length: int, batch_size: int, ac
         accelerator.print(f"soft targets: {len(rows):,} rows from the cache")
         return np.load(path, allow_pickle=False)
     accelerator.print(f"soft targets: the teacher labels {len(rows):,} rows")
-    # Rows sorted by length, so that batches hold little padding; the logits are put back in order after.
-    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-    collate = DataCollatorWithPadding(teacher.loaded.tokenizer)
-    loader = accelerator.prepare(torch.utils.data.DataLoader(encoded.remove_columns("labels").select(order),
-                                                             batch_size=batch_size, collate_fn=collate))
-    in_order = predict(teacher.loaded.model.to(accelerator.device), loader, accelerator)
-    logits = np.empty_like(in_order)
-    logits[order] = in_order
+    logits = predict_rows(teacher.loaded.model.to(accelerator.device), encoded.remove_columns("labels"),
+                          collate=DataCollatorWithPadding(teacher.loaded.tokenizer), batch_size=batch_size,
+                          accelerator=accelerator)
     if accelerator.is_main_process:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_suffix(f".tmp{os.getpid()}.npy")
