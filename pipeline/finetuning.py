@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 from accelerate import Accelerator
@@ -11,7 +10,9 @@ from transformers import DataCollatorWithPadding
 from .data import DataSpec, Task, encode
 from .evaluation import evaluate_test
 from .models import LoadedModel, ModelSpec, load_model
-from .records import RECORD, Run, RunOptions, build_record, finish_run, pretrained_writer
+from .cards import pretrained_writer
+from .records import RunRecord, build_record, finish_run, read_record
+from .runs import Run, RunOptions
 from .stages import Stage, run_stage
 from .training import TrainConfig, classification_validation, default_loss, remove_checkpoints, train
 
@@ -22,7 +23,7 @@ FINETUNE_OPTIONS = (DataSpec, ModelSpec, TrainConfig, RunOptions)
 
 def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, options: RunOptions,
               accelerator: Accelerator, config: dict, reuse: bool = False,
-              title: str = "fine-tune") -> tuple[dict, LoadedModel | None]:
+              title: str = "fine-tune") -> tuple[RunRecord, LoadedModel | None]:
     """Build the model, train it with the best validation epoch kept, evaluate on test, record the run.
 
     With `reuse`, a finished run of the same config is returned instead (and no model is built).
@@ -33,7 +34,7 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
         with accelerator.main_process_first():  # scratch presets train (and cache) their tokenizer once
             loaded.append(load_model(model_spec, task.label_names, task.splits["train"]["text"]))
 
-    def body(run: Run, resume: bool) -> dict:
+    def body(run: Run, resume: bool) -> RunRecord:
         encoded = encode(task, loaded[0].tokenizer, model_spec.max_length)
         return train_and_record(run, loaded[0], task, encoded, train_config=train_config, accelerator=accelerator,
                                 resume=resume, max_length=model_spec.max_length, recipe="finetune",
@@ -47,7 +48,7 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
 def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, train_config: TrainConfig,
                      accelerator: Accelerator, resume: bool, max_length: int, recipe: str, method: str,
                      train_set=None, loss_fn: Callable = default_loss, extra_modules: tuple = (),
-                     collate: Callable | None = None, finish: Callable | None = None, **extra) -> dict:
+                     collate: Callable | None = None, finish: Callable | None = None, **extra) -> RunRecord:
     """Train on `train_set` (default: encoded['train']), evaluate on encoded['test'], save model and record.
 
     `finish(run, record, folder)` runs after the model folder is saved and before the record is
@@ -71,5 +72,5 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
         remove_checkpoints(run.dir, accelerator)
     accelerator.wait_for_everyone()  # the run's files exist for every process once this returns
     if not accelerator.is_main_process:  # what `finish` added on the main process is in the written record
-        record = json.loads((run.dir / RECORD).read_text())
+        record = read_record(run.dir)
     return record

@@ -24,7 +24,8 @@ from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTo
 
 from .errors import UsageError, check_options
 from .hub import hub_reachable
-from .records import RECORD
+from .records import read_record
+from .runs import RECORD, model_dir
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
@@ -137,8 +138,8 @@ def count_parameters(model) -> int:
 
 def resolve_name(name: str) -> str:
     path = Path(name)
-    if (path / "model" / "config.json").is_file():
-        return str(path / "model")
+    if (model_dir(path) / "config.json").is_file():
+        return str(model_dir(path))
     if (path / "config.json").is_file():
         return str(path)
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
@@ -149,12 +150,13 @@ def resolve_name(name: str) -> str:
 
 def _pretraining(name: str) -> dict:
     """For a run of recipes/pretrain.py: which pretraining the classifier starts from (for the leaderboard)."""
-    path = Path(name) / RECORD
-    record = json.loads(path.read_text()) if path.is_file() else {}
-    if record.get("recipe") != "pretrain":
+    if not (Path(name) / RECORD).is_file():
         return {}
-    return {"pretraining": {"run": record["run_id"], "objective": record["method"],
-                            "model": record["model"]["name"], "corpus": record["task"]["name"]}}
+    record = read_record(name)
+    if record.recipe != "pretrain":
+        return {}
+    return {"pretraining": {"run": record.run_id, "objective": record.method,
+                            "model": record.model["name"], "corpus": record.task["name"]}}
 
 
 def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,31 +16,51 @@ from .ngrams import FastTextClassifier
 from .elmo.model import ELMoClassifier
 from .export import EXPORTS, onnx_predictor
 from .models import load_tokenizer
-from .records import PREDICTIONS, RECORD
+from .records import RunRecord, read_record
 from .recurrent import RecurrentClassifier
+from .runs import PREDICTIONS, RECORD, model_dir
 from .word2vec import VectorClassifier, load_sklearn
-
-TORCH_CLASSES = {"RecurrentClassifier": RecurrentClassifier, "FastTextClassifier": FastTextClassifier,
-                 "ELMoClassifier": ELMoClassifier}
-
 
 @dataclass
 class Predictor:
     label_names: list[str]
     predict_proba: Callable[[list[str]], np.ndarray]
-    record: dict
+    record: RunRecord
+
+
+def _torch_kind(model_class) -> Callable[[Path, int], Callable[[list[str]], np.ndarray]]:
+    """A torch model saved with save_pretrained (safetensors), fed by its folder's tokenizer."""
+
+    def load(folder: Path, max_length: int) -> Callable[[list[str]], np.ndarray]:
+        model = model_class.from_pretrained(folder)
+        tokenizer = load_tokenizer(str(folder))
+        if hasattr(model, "text_inputs"):  # models that read more than token ids (the biLM reads characters)
+            tokenizer = model.text_inputs(tokenizer)
+        logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
+        return lambda texts: _softmax(logits(texts))
+
+    return load
+
+
+# How each kind of model a run saves (the record's model["class"]) becomes texts -> probabilities.
+MODEL_KINDS: dict[str, Callable[[Path, int], Callable[[list[str]], np.ndarray]]] = {
+    "transformers": _torch_kind(AutoModelForSequenceClassification),
+    "RecurrentClassifier": _torch_kind(RecurrentClassifier),
+    "FastTextClassifier": _torch_kind(FastTextClassifier),
+    "ELMoClassifier": _torch_kind(ELMoClassifier),
+    "sklearn": lambda folder, max_length: load_sklearn(folder / "pipeline.skops").predict_proba,
+    "word2vec": lambda folder, max_length: VectorClassifier.load(folder).predict_proba,
+}
 
 
 def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predictor:
     """Any finished run as texts -> probabilities; `export` ('onnx', 'onnx-int8') picks an exported model."""
     run_dir = Path(run_dir)
-    record_path = run_dir / RECORD
-    if not record_path.is_file():
+    if not (run_dir / RECORD).is_file():
         raise UsageError(f"'{run_dir}' is not a finished run (no {RECORD}); give a folder under outputs/")
-    record = json.loads(record_path.read_text())
-    folder, kind = run_dir / "model", record["model"].get("class")
-    labels = record["task"]["label_names"]
-    max_length = record["config"].get("sequence_length") or record["config"].get("max_length") or 512
+    record = read_record(run_dir)
+    folder, labels = model_dir(run_dir), record.task["label_names"]
+    max_length = record.config.get("sequence_length") or record.config.get("max_length") or 512
     if export is not None:
         path = folder / "onnx" / EXPORTS.get(export, "?")
         if not path.is_file():
@@ -49,17 +68,7 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
                              f"{', '.join(EXPORTS)}")
         logits = onnx_predictor(path, load_tokenizer(str(folder)), max_length=max_length)
         return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
-    if kind == "sklearn":
-        return Predictor(labels, load_sklearn(folder / "pipeline.skops").predict_proba, record)
-    if kind == "word2vec":
-        return Predictor(labels, VectorClassifier.load(folder).predict_proba, record)
-    model = (TORCH_CLASSES[kind].from_pretrained(folder) if kind in TORCH_CLASSES
-             else AutoModelForSequenceClassification.from_pretrained(folder))
-    tokenizer = load_tokenizer(str(folder))
-    if hasattr(model, "text_inputs"):  # models that read more than token ids (the biLM reads characters)
-        tokenizer = model.text_inputs(tokenizer)
-    logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
-    return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
+    return Predictor(labels, MODEL_KINDS[record.model.get("class", "transformers")](folder, max_length), record)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .records import RunRecord  # noqa: E402
+
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     """A Markdown table of `rows`, floats shown to 4 places, missing cells blank."""
@@ -23,17 +25,17 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def result_rows(record: dict) -> list[dict]:
+def result_rows(record: RunRecord) -> list[dict]:
     """One row per metric of a run record, per-phenomenon accuracy included."""
-    metrics = record["metrics"]
+    metrics = record.metrics
     low, high = metrics["accuracy_ci95"]
     rows = [{"metric": "test accuracy", "value": f"{metrics['accuracy']:.4f} [{low:.4f}, {high:.4f}]"},
             {"metric": "macro F1", "value": metrics["f1_macro"]},
             {"metric": "Matthews correlation", "value": metrics["matthews_correlation"]}]
     rows += [{"metric": f"  {name}", "value": value} for name, value in metrics.get("per_phenomenon", {}).items()]
-    rows += [{"metric": "parameters", "value": record["parameters"]},
+    rows += [{"metric": "parameters", "value": record.parameters},
              {"metric": "samples/s (inference)", "value": f"{metrics['speed']['samples_per_second']:.1f}"},
-             {"metric": "seconds per epoch", "value": f"{record['timings']['seconds_per_epoch']:.1f}"}]
+             {"metric": "seconds per epoch", "value": f"{record.timings['seconds_per_epoch']:.1f}"}]
     return rows
 
 
@@ -58,7 +60,7 @@ def comparison_table(rows: list[dict]) -> str:
     return markdown_table(shown, list(shown[0]))
 
 
-def leaderboard(records: list[dict]) -> list[dict]:
+def leaderboard(records: list[RunRecord]) -> list[dict]:
     """One table per test set (its texts, labels and label names), whatever data each run trained on.
 
     Rows are runs of one config averaged over seeds; how many rows a run trained on is a column.
@@ -66,18 +68,18 @@ def leaderboard(records: list[dict]) -> list[dict]:
     """
     tables: dict[str, dict] = {}
     for record in records:
-        if "accuracy" not in record["metrics"]:  # a pretraining: no test set to rank it on
+        if "accuracy" not in record.metrics:  # a pretraining: no test set to rank it on
             continue
-        task = record["task"]
+        task = record.task
         key = task.get("evaluation_fingerprint") or task["fingerprint"]  # records from before the column
         table = tables.setdefault(key, {"dataset": task["name"], "fingerprint": key, "groups": {}, "duplicates": 0})
-        config = {k: v for k, v in record["config"].items() if k != "seed"}
-        group = table["groups"].setdefault((record["recipe"], record["method"],
+        config = {k: v for k, v in record.config.items() if k != "seed"}
+        group = table["groups"].setdefault((record.recipe, record.method,
                                             json.dumps(config, sort_keys=True, default=str)), {})
-        if record["seed"] in group:
+        if record.seed in group:
             table["duplicates"] += 1
             continue
-        group[record["seed"]] = record
+        group[record.seed] = record
     out = []
     for table in tables.values():
         rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
@@ -88,28 +90,28 @@ def leaderboard(records: list[dict]) -> list[dict]:
     return sorted(out, key=lambda t: t["dataset"])
 
 
-def _row(group: list[dict]) -> dict:
+def _row(group: list[RunRecord]) -> dict:
     first = group[0]
-    accuracy = np.array([r["metrics"]["accuracy"] for r in group])
-    phenomena = {p: float(np.mean([r["metrics"]["per_phenomenon"][p] for r in group]))
-                 for p in first["metrics"].get("per_phenomenon", {})}
-    retention = [r["retention"] for r in group if r.get("retention") is not None]
-    model = first["model"].get("name", "?")
-    if first["method"] == "distill":
-        model = f"{model} (from {first['config'].get('teacher', ['?'])[0]})"
-    if "pretraining" in first["model"]:
-        pretraining = first["model"]["pretraining"]
+    accuracy = np.array([r.metrics["accuracy"] for r in group])
+    phenomena = {p: float(np.mean([r.metrics["per_phenomenon"][p] for r in group]))
+                 for p in first.metrics.get("per_phenomenon", {})}
+    retention = [r.extra["retention"] for r in group if r.extra.get("retention") is not None]
+    model = first.model.get("name", "?")
+    if first.method == "distill":
+        model = f"{model} (from {first.config.get('teacher', ['?'])[0]})"
+    if "pretraining" in first.model:
+        pretraining = first.model["pretraining"]
         model = f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']})"
     return {
-        "model": model, "method": first["method"], "parameters": first["parameters"], "size_mb": first.get("size_mb"),
-        "training_rows": first["task"].get("sizes", {}).get("train"), "data_version": first["task"]["fingerprint"][:8],
+        "model": model, "method": first.method, "parameters": first.parameters, "size_mb": first.size_mb,
+        "training_rows": first.task.get("sizes", {}).get("train"), "data_version": first.task["fingerprint"][:8],
         "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else None,
-        "seeds": sorted(r["seed"] for r in group),
-        "ci95": [float(np.mean([r["metrics"]["accuracy_ci95"][i] for r in group])) for i in (0, 1)],
+        "seeds": sorted(r.seed for r in group),
+        "ci95": [float(np.mean([r.metrics["accuracy_ci95"][i] for r in group])) for i in (0, 1)],
         "per_phenomenon": phenomena,
-        "samples_per_second": float(np.mean([r["metrics"]["speed"]["samples_per_second"] for r in group])),
+        "samples_per_second": float(np.mean([r.metrics["speed"]["samples_per_second"] for r in group])),
         "retention": float(np.mean(retention)) if retention else None,
-        "runs": [r["run_id"] for r in group],
+        "runs": [r.run_id for r in group],
     }
 
 
@@ -233,9 +235,9 @@ def size_chart(rows: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def loss_curve_plot(record: dict, path: Path) -> None:
+def loss_curve_plot(record: RunRecord, path: Path) -> None:
     """Training loss per optimizer step (and its running mean) with the held-out loss after each epoch."""
-    validation = record["validation"]
+    validation = record.validation
     losses = np.asarray(validation["losses"], dtype=float)
     figure, axis = plt.subplots(figsize=(7, 4.5))
     steps = np.arange(1, len(losses) + 1)
@@ -249,7 +251,7 @@ def loss_curve_plot(record: dict, path: Path) -> None:
               label="held-out loss")
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("cross-entropy per predicted token")
-    axis.set_title(f"{record['method']} pretraining of {record['model']['name']} on {record['task']['name']}")
+    axis.set_title(f"{record.method} pretraining of {record.model['name']} on {record.task['name']}")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -257,15 +259,15 @@ def loss_curve_plot(record: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def mix_weights_plot(record: dict, path: Path) -> None:
+def mix_weights_plot(record: RunRecord, path: Path) -> None:
     """The ELMo step's learned layer weights s_j (times gamma in the title): which layers the task reads."""
-    mix = record["mix"]
+    mix = record.extra["mix"]
     figure, axis = plt.subplots(figsize=(1.2 * len(mix["layers"]) + 3, 4))
     bars = axis.bar(mix["layers"], mix["weights"], color="tab:green")
     axis.bar_label(bars, labels=[f"{w:.2f}" for w in mix["weights"]], fontsize=8)
     axis.set_ylim(0, 1.1)
     axis.set_ylabel("layer weight s_j (softmax)")
-    axis.set_title(f"{record['model']['name']} on {record['task']['name']}: {mix['mode']} mix, "
+    axis.set_title(f"{record.model['name']} on {record.task['name']}: {mix['mode']} mix, "
                    f"gamma = {mix['gamma']:.2f}", fontsize=9)
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()

@@ -5,7 +5,6 @@ Configs come from the hub when it answers, otherwise from the published hyperpar
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -14,6 +13,8 @@ from accelerate import init_empty_weights
 from transformers import AutoConfig, AutoModel, PretrainedConfig
 
 from .hub import hub_reachable
+from .records import RunRecord
+from .runs import model_dir
 from .pretraining.bilm import BILM_PRESETS, BiLMConfig
 
 # name -> (hub id, the same architecture from its paper's hyperparameters)
@@ -80,21 +81,21 @@ def published_sizes(use_hub: bool | None = None) -> list[dict]:
     return rows
 
 
-def run_sizes(records: list[dict]) -> list[dict]:
+def run_sizes(records: list[RunRecord]) -> list[dict]:
     """Rows for the runs in outputs/: split from their saved config where transformers can build it."""
     rows = []
     for record in records:
-        model = record["model"]
-        row = {"model": record["run_id"], "source": f"run: {record['recipe']}/{record['method']}",
-               "parameters": record["parameters"], "embedding": None, "non_embedding": None,
+        model = record.model
+        row = {"model": record.run_id, "source": f"run: {record.recipe}/{record.method}",
+               "parameters": record.parameters, "embedding": None, "non_embedding": None,
                # what the run trained and what it kept frozen (the ELMo step's encoder)
-               "trained": model.get("trained_parameters", record["parameters"]),
+               "trained": model.get("trained_parameters", record.parameters),
                "frozen": model.get("frozen_parameters", 0),
-               "mb_fp32": record["parameters"] * 4 / 1e6, "mb_fp16": record["parameters"] * 2 / 1e6}
-        config_file = Path(record["run_dir"]) / "model" / "config.json"
+               "mb_fp32": record.parameters * 4 / 1e6, "mb_fp16": record.parameters * 2 / 1e6}
+        config_file = model_dir(record.run_dir) / "config.json"
         try:  # the bare model on the meta device gives the embedding share; the record's total keeps the head
             embedding = count(AutoConfig.from_pretrained(config_file.parent))["embedding"]
-            row.update(embedding=embedding, non_embedding=record["parameters"] - embedding)
+            row.update(embedding=embedding, non_embedding=record.parameters - embedding)
         except (OSError, ValueError, KeyError):
             pass  # not a transformers model (e.g. the BiLSTM): the record's total stands alone
         rows.append(row)

@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from accelerate import Accelerator
+from accelerate.utils import set_seed
 
-from .records import Run, RunOptions, finished_record, has_unfinished, start_run
+from .records import RunRecord, finished_record
+from .runs import Run, RunOptions, has_unfinished, start_run
 
 
 @dataclass
@@ -25,8 +27,8 @@ class Stage:
     config: dict
 
 
-def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOptions, accelerator: Accelerator,
-              reuse: bool, prepare: Callable[[], None] | None = None) -> dict:
+def run_stage(stage: Stage, body: Callable[[Run, bool], RunRecord], *, options: RunOptions, accelerator: Accelerator,
+              reuse: bool, prepare: Callable[[], None] | None = None) -> RunRecord:
     """The record of `stage`: a finished run of the same config when `reuse` is on, else body(run, resume).
 
     `prepare` (building the model, say) runs before the run folder is made, so that a problem it
@@ -39,9 +41,10 @@ def run_stage(stage: Stage, body: Callable[[Run, bool], dict], *, options: RunOp
     if reuse:
         done = finished_record(options, stage.recipe, stage.parts, stage.config)
         if done is not None:
-            accelerator.print(f"reusing the finished run {done['run_dir']}")
+            accelerator.print(f"reusing the finished run {done.run_dir}")
             return done
     if prepare is not None:
+        set_seed(stage.config["seed"])  # what prepare initialises does not depend on what ran before it
         prepare()
     resume = options.resume and has_unfinished(options, stage.recipe, stage.parts, stage.config)
     run = start_run(replace(options, resume=resume), stage.recipe, parts=stage.parts, config=stage.config,

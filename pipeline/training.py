@@ -29,6 +29,7 @@ from transformers import get_linear_schedule_with_warmup
 from .data import length_order, token_counts
 from .errors import UsageError, check_options
 from .evaluation import MAIN_METRIC, predict, score
+from .runs import CHECKPOINTS
 
 
 KEEP_CHECKPOINTS = 2  # the latest checkpoints kept while training (all of them with --keep_checkpoints)
@@ -199,7 +200,7 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     resume, so schedules inside a loss (temperature annealing) continue where they stopped.
     extra_modules are trained alongside the model (e.g. a projection inside the loss).
     """
-    checkpoints = run_dir / "checkpoints"
+    checkpoints = run_dir / CHECKPOINTS
     set_seed(config.seed)  # each training stage is reproducible whatever ran before it in the process
     # A checkpoint holds this stage's objects only: forget what earlier stages prepared.
     accelerator.free_memory()
@@ -302,7 +303,7 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
 
 def remove_checkpoints(run_dir: Path, accelerator: Accelerator) -> None:
     if accelerator.is_main_process:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
 
 
 def _parameter_groups(modules, weight_decay: float) -> list[dict]:

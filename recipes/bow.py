@@ -20,7 +20,8 @@ from pipeline.evaluation import evaluate_texts
 from pipeline.finetuning import train_and_record
 from pipeline.models import LoadedModel, train_tokenizer
 from pipeline.ngrams import FastTextClassifier, NgramConfig, build_linear, linear_parameters
-from pipeline.records import RunOptions, build_record, finish_run, start_run
+from pipeline.records import build_record, finish_run
+from pipeline.runs import RunOptions, start_run
 from pipeline.reports import markdown_table, result_rows
 from pipeline.training import TrainConfig, make_accelerator
 
@@ -63,10 +64,10 @@ def main() -> None:
         metrics, predictions = evaluate_texts(pipeline.predict_proba, task, train_config.seed)
         record = build_record(run, task, recipe="bow", method=method, model_info=info, metrics=metrics,
                               training=None, accelerator=accelerator, seed=train_config.seed, fit_seconds=fit_seconds)
-        record["timings"]["seconds_per_epoch"] = fit_seconds
+        record.timings["seconds_per_epoch"] = fit_seconds
         finish_run(run, record, predictions=predictions, label_names=task.label_names,
                    write=lambda folder: skops.io.dump(pipeline, folder / "pipeline.skops"))
-    accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pipeline.config import parse_options, run_cli
 from pipeline.data import DataSpec, load_task
 from pipeline.distillation import DistillConfig, Distiller
 from pipeline.models import ModelSpec
-from pipeline.records import RunOptions
+from pipeline.runs import RunOptions
 from pipeline.reports import comparison_table
 from pipeline.training import TrainConfig, make_accelerator
 
@@ -48,7 +48,7 @@ def main() -> None:
         record = distiller.train_student(variant)
 
     # 5. The comparison, kept in the distilled student's record.
-    accelerator.print(f"\n{record['run_dir']}\n" + comparison_table(record.get("comparison", [])))
+    accelerator.print(f"\n{record.run_dir}\n" + comparison_table(record.extra.get("comparison", [])))
 
 
 if __name__ == "__main__":

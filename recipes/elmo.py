@@ -15,7 +15,7 @@ from pipeline.config import parse_options, run_cli
 from pipeline.data import DataSpec, load_task
 from pipeline.elmo.features import ElmoSpec, load_encoder
 from pipeline.elmo.trainer import MIX_PLOT, train_elmo
-from pipeline.records import RunOptions
+from pipeline.runs import RunOptions
 from pipeline.reports import markdown_table
 from pipeline.training import TrainConfig, make_accelerator
 
@@ -37,20 +37,20 @@ def main() -> None:
                         config=config)
 
     # 5. The result, for people: against a bag of words on the same sentences, then what the mix learned.
-    base, mix, model = record["versus_baseline"], record["mix"], record["model"]
-    phenomena = list(record["metrics"].get("per_phenomenon", {}))
+    base, mix, model = record.extra["versus_baseline"], record.extra["mix"], record.model
+    phenomena = list(record.metrics.get("per_phenomenon", {}))
     rows = [{"model": name, "accuracy": f"{metrics['accuracy']:.4f}",
              **{p: f"{metrics['per_phenomenon'][p]:.3f}" for p in phenomena}}
-            for name, metrics in ((base["baseline"], base), (model["name"], record["metrics"]))]
+            for name, metrics in ((base["baseline"], base), (model["name"], record.metrics))]
     rows[1]["accuracy"] += f" ({base['difference']:+.4f}, McNemar p={base['p_value']:.1e})"
     details = [{"metric": f"s_j {name}", "value": f"{w:.3f}"} for name, w in zip(mix["layers"], mix["weights"])]
     details += [{"metric": "gamma", "value": f"{mix['gamma']:.3f}"},
                 {"metric": "trained / frozen parameters",
                  "value": f"{model['trained_parameters']:,} / {model['frozen_parameters']:,}"},
-                {"metric": "seconds per epoch", "value": f"{record['timings']['seconds_per_epoch']:.1f}"},
+                {"metric": "seconds per epoch", "value": f"{record.timings['seconds_per_epoch']:.1f}"},
                 {"metric": "samples/s (inference, encoder included)",
-                 "value": f"{record['metrics']['speed']['samples_per_second']:.0f}"}]
-    accelerator.print(f"\n{record['run_dir']}  (layer weights: {MIX_PLOT})\n"
+                 "value": f"{record.metrics['speed']['samples_per_second']:.0f}"}]
+    accelerator.print(f"\n{record.run_dir}  (layer weights: {MIX_PLOT})\n"
                       + markdown_table(rows, ["model", "accuracy", *phenomena]) + "\n\n"
                       + markdown_table(details, ["metric", "value"]))
 

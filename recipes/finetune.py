@@ -26,7 +26,7 @@ def main() -> None:
                           config=config)
 
     # 5. The result, for people.
-    accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 
 if __name__ == "__main__":

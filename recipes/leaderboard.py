@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pipeline.config import run_cli
 from pipeline.errors import UsageError
-from pipeline.records import PREDICTIONS, find_records
+from pipeline.records import find_records
+from pipeline.runs import PREDICTIONS
 from pipeline.reports import leaderboard, leaderboard_csv, leaderboard_html, leaderboard_markdown, leaderboard_plot
 
 
@@ -39,9 +40,9 @@ def main() -> None:
         target = Path(args.predictions)
         target.mkdir(parents=True, exist_ok=True)
         for record in records:
-            source = Path(record["run_dir"]) / PREDICTIONS
+            source = Path(record.run_dir) / PREDICTIONS
             if source.is_file():
-                shutil.copyfile(source, target / f"{record['run_id']}.tsv")
+                shutil.copyfile(source, target / f"{record.run_id}.tsv")
     print(leaderboard_markdown(tables) + f"\nwritten: {out}/leaderboard.{{md,csv,json,html,png}}")
 
 

@@ -28,15 +28,15 @@ def main() -> None:
                       config=config)
 
     # 5. The result, for people.
-    metrics = record["metrics"]
-    rows = [{"metric": "objective", "value": record["method"]}, {"metric": "model", "value": record["model"]["name"]},
-            {"metric": "parameters", "value": f"{record['parameters']:,}"},
+    metrics = record.metrics
+    rows = [{"metric": "objective", "value": record.method}, {"metric": "model", "value": record.model["name"]},
+            {"metric": "parameters", "value": f"{record.parameters:,}"},
             {"metric": "training tokens", "value": f"{metrics['train_tokens']:,}"}]
     rows += [{"metric": f"held-out {k.replace('_', ' ')}", "value": f"{metrics[k]:.3f}"}
              for k in ("perplexity", "forward_perplexity", "backward_perplexity") if k in metrics]
     rows += [{"metric": "tokens/s (training)", "value": f"{metrics['tokens_per_second']:,.0f}"},
-             {"metric": "minutes", "value": f"{record['timings']['total_seconds'] / 60:.1f}"}]
-    accelerator.print(f"\n{record['run_dir']}  (loss curve: {LOSS_CURVE})\n" + markdown_table(rows, ["metric", "value"]))
+             {"metric": "minutes", "value": f"{record.timings['total_seconds'] / 60:.1f}"}]
+    accelerator.print(f"\n{record.run_dir}  (loss curve: {LOSS_CURVE})\n" + markdown_table(rows, ["metric", "value"]))
 
 
 if __name__ == "__main__":

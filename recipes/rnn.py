@@ -16,7 +16,7 @@ from pipeline.data import DataSpec, encode, joined_texts, load_task
 from pipeline.errors import UsageError
 from pipeline.finetuning import train_and_record
 from pipeline.models import LoadedModel, train_tokenizer
-from pipeline.records import RunOptions, start_run
+from pipeline.runs import RunOptions, start_run
 from pipeline.recurrent import RecurrentClassifier, embeddings_from_vectors
 from pipeline.reports import markdown_table, result_rows
 from pipeline.training import TrainConfig, make_accelerator
@@ -69,7 +69,7 @@ def main() -> None:
     record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
                               accelerator=accelerator, resume=options.resume, max_length=rnn.sequence_length,
                               recipe="rnn", method="rnn", collate=fixed_length)
-    accelerator.print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 
 if __name__ == "__main__":

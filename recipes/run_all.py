@@ -91,7 +91,7 @@ def main() -> None:
             pretrain_args += ["--corpus_size", str(args.pretrain_corpus_size)] if args.pretrain_corpus_size else []
             pretrain_args += ["--epochs", str(args.pretrain_epochs)] if args.pretrain_epochs else []
             launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
-            pretrained = finished_pretraining(pretrain_args)["run_dir"]
+            pretrained = finished_pretraining(pretrain_args).run_dir
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
                 launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs)])
                 continue

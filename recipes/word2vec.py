@@ -13,7 +13,8 @@ import numpy as np
 from pipeline.config import parse_options, run_cli
 from pipeline.data import DataSpec, joined_texts, load_task
 from pipeline.evaluation import evaluate_texts
-from pipeline.records import RunOptions, build_record, finish_run, start_run
+from pipeline.records import build_record, finish_run
+from pipeline.runs import RunOptions, start_run
 from pipeline.reports import markdown_table, result_rows
 from pipeline.training import TrainConfig, make_accelerator
 from pipeline.word2vec import (VectorClassifier, Word2VecConfig, check, evaluate_vectors, load_vectors, queries,
@@ -54,10 +55,10 @@ def main() -> None:
     record = build_record(run, task, recipe="word2vec", method="word2vec", model_info=info, metrics=metrics,
                           training=None, accelerator=accelerator, seed=w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)
-    record["timings"]["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
+    record.timings["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
     finish_run(run, record, predictions=predictions, label_names=task.label_names, write=classifier.save)
 
-    print(f"\n{record['run_dir']}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
     print("\nword vectors: " + ", ".join(
         f"{k} {v}" for k, v in {"words/s": f"{training.get('words_per_second', 0):,.0f}",
                                 "analogies": f"{evaluation['analogies']['accuracy']:.3f} (OOV {evaluation['analogies']['oov_ratio']:.0%})",

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from conftest import crashed_copy, run_recipe
 from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
+from pipeline.records import read_record
 from pipeline.reports import leaderboard
 from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
                                        BiLMForLanguageModeling, word_inputs)
@@ -63,7 +64,7 @@ def test_a_pretraining_run_fine_tunes_like_any_model(pretrained, objective, mode
     record = record_of(tmp_path, "finetune-*")
     assert record["model"]["pretraining"]["objective"] == objective
     assert record["model"]["pretraining"]["model"] == model
-    (table,) = leaderboard([record])  # the row says what the model was pretrained with, and on what
+    (table,) = leaderboard([read_record(record["run_dir"])])  # the row says what the model was pretrained with, and on what
     assert table["rows"][0]["model"] == f"{model} ({objective}-pretrained on builtin)"
     # The transformer body came from the pretraining: its embeddings are the saved ones.
     saved = load_file(Path(run) / "model" / "model.safetensors")

@@ -10,7 +10,7 @@ import pytest
 from transformers import BertConfig, DistilBertConfig, GPT2Config
 
 from conftest import ROOT, run_recipe
-from pipeline.records import find_records
+from pipeline.records import RunRecord, find_records
 from pipeline.reports import leaderboard, leaderboard_markdown
 from pipeline.sizes import PUBLISHED, count, published_sizes
 
@@ -42,12 +42,13 @@ def test_megatron_is_counted_in_seconds_without_allocating_weights():
 
 
 def record(run_id, fingerprint, name, method, seed, accuracy, dataset="builtin", retention=None):
-    return {"run_id": run_id, "run_dir": f"outputs/{run_id}", "recipe": "distill" if method == "distill" else "finetune",
+    return RunRecord.from_json({"run_id": run_id, "run_dir": f"outputs/{run_id}", "recipe": "distill" if method == "distill" else "finetune",
             "method": method, "seed": seed, "parameters": 1000, "size_mb": 0.1, "retention": retention,
             "task": {"name": dataset, "fingerprint": fingerprint},
             "model": {"name": name}, "config": {"model": name, "seed": seed, "teacher": ["minilm"]},
             "metrics": {"accuracy": accuracy, "accuracy_ci95": [accuracy - 0.02, accuracy + 0.02],
-                        "per_phenomenon": {"negation": accuracy - 0.1}, "speed": {"samples_per_second": 100.0}}}
+                        "per_phenomenon": {"negation": accuracy - 0.1}, "speed": {"samples_per_second": 100.0}}},
+                               f"outputs/{run_id}")
 
 
 def test_leaderboard_groups_seeds_ranks_and_never_mixes_data_versions():

@@ -20,7 +20,8 @@ from ..export import export_onnx, onnx_predictor
 from ..finetuning import train_and_record
 from ..models import CACHE, ModelSpec
 from ..predictor import load_predictor, read_predictions
-from ..records import Run, RunOptions, folder_size_mb
+from ..records import RunRecord
+from ..runs import Run, RunOptions, folder_size_mb, model_dir
 from ..stages import Stage, run_stage
 from ..training import TrainConfig
 from .compare import comparison_rows, interleaved_speed
@@ -60,7 +61,7 @@ class Distiller:
         self.teachers: list[Teacher] = []
         self.transfer: TransferSet | None = None
         self.logits: np.ndarray | None = None
-        self.records: dict[str, dict] = {}
+        self.records: dict[str, RunRecord] = {}
         self.teacher_test: tuple[dict, np.ndarray] | None = None
 
     def _check(self) -> list[TeacherPlan]:
@@ -104,8 +105,8 @@ class Distiller:
     def _score_teacher(self, teacher: Teacher) -> tuple[dict, np.ndarray]:
         """The lead teacher's test metrics and predictions: from its run when it was scored on this test set."""
         record, task = teacher.record, self.task
-        if record and record["task"].get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
-            return record["metrics"], read_predictions(record["run_dir"], task.label_names)
+        if record and record.task.get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
+            return record.metrics, read_predictions(record.run_dir, task.label_names)
         loaded, max_length = teacher.loaded, self.model_spec.max_length
         return evaluate_test(loaded.model.to(self.accelerator.device), loaded.tokenizer,
                              encode(task, loaded.tokenizer, max_length)["test"], task,
@@ -162,10 +163,10 @@ class Distiller:
         return StudentRecipe(lead.loaded, lead.pretrained, list(self._rows()["text"]), self.task.label_names,
                              self.model_spec, self.settings.layer_map)
 
-    def _train(self, variant: Variant, student, run: Run, resume: bool) -> dict:
+    def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
         student.info.update(name=self.settings.student)
         encoded = encode(self.task, student.tokenizer, self.model_spec.max_length)
-        extra = {"teachers": [{"id": t.id, "run_id": (t.record or {}).get("run_id")} for t in self.teachers],
+        extra = {"teachers": [{"id": t.id, "run_id": t.record.run_id if t.record else None} for t in self.teachers],
                  "variant": variant.name}
         if not variant.distilled:
             return train_and_record(run, student, self.task, encoded, train_config=self._same_steps(),
@@ -213,31 +214,31 @@ class Distiller:
                                      relation=relation)
 
     # 4. The comparison, measured on the saved distilled student and kept in its record.
-    def _compare(self, student, record: dict, folder: Path) -> None:
+    def _compare(self, student, record: RunRecord, folder: Path) -> None:
         """Main process only (inside finish_run): nothing here may wait for the other processes."""
         task, spec, accelerator = self.task, self.model_spec, self.accelerator
         labels = np.asarray(task.splits["test"]["label"])
         texts = joined_texts(task.splits["test"])
         lead = self.teachers[0]
         teacher_metrics, teacher_predictions = self.teacher_test
-        teacher_size = folder_size_mb(Path(lead.record["run_dir"]) / "model") if lead.record else None
+        teacher_size = folder_size_mb(model_dir(lead.record.run_dir)) if lead.record else None
         rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
                  "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"], "size_mb": teacher_size}]
         predictors = {"teacher": model_predictor(lead.loaded.model, lead.loaded.tokenizer, accelerator.device,
                                                  spec.max_length)}
         for name, other in self.records.items():
-            rows.append({"model": name, "init": other["model"].get("init"), "metrics": other["metrics"],
-                         "predictions": read_predictions(other["run_dir"], task.label_names),
-                         "parameters": other["parameters"], "size_mb": other.get("size_mb")})
-            predictors[name] = load_predictor(other["run_dir"]).predict_proba
+            rows.append({"model": name, "init": other.model.get("init"), "metrics": other.metrics,
+                         "predictions": read_predictions(other.run_dir, task.label_names),
+                         "parameters": other.parameters, "size_mb": other.size_mb})
+            predictors[name] = load_predictor(other.run_dir).predict_proba
         model = self.accelerator.unwrap_model(student.model).eval()
-        rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record["metrics"],
-                     "predictions": read_predictions(record["run_dir"], task.label_names),
-                     "parameters": record["parameters"], "size_mb": record["size_mb"]})
+        rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record.metrics,
+                     "predictions": read_predictions(record.run_dir, task.label_names),
+                     "parameters": record.parameters, "size_mb": record.size_mb})
         predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length)
         if self.settings.export:
             accelerator.print("\n=== stage: export (ONNX, int8 ONNX) and timing")
-            record["exports"] = {}
+            exports = record.extra["exports"] = {}
             for kind, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
                 predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length)
                 logits = np.concatenate([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
@@ -246,15 +247,15 @@ class Distiller:
                 name = f"student, distilled, {kind}"
                 size = path.stat().st_size / 1e6
                 rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": logits.argmax(-1),
-                             "parameters": record["parameters"], "size_mb": size})
+                             "parameters": record.parameters, "size_mb": size})
                 predictors[name] = predict
-                record["exports"][kind] = {"path": str(path), "size_mb": size, "accuracy": metrics["accuracy"],
-                                           "accuracy_change": metrics["accuracy"] - record["metrics"]["accuracy"]}
+                exports[kind] = {"path": str(path), "size_mb": size, "accuracy": metrics["accuracy"],
+                                           "accuracy_change": metrics["accuracy"] - record.metrics["accuracy"]}
         speed = interleaved_speed(predictors, texts)
         baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
         table = comparison_rows(rows, labels=labels, speed=speed, baseline=baseline)
         distilled = next(row for row in table if row["model"] == DISTILLED.name)
-        record.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
+        record.extra.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
                       speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],
                       smaller=distilled["smaller"])
 

@@ -20,7 +20,8 @@ from ..evaluation import predict_rows
 from ..finetuning import FINETUNE_OPTIONS, fine_tune
 from ..hub import hub_reachable
 from ..models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
-from ..records import RECORD, RunOptions
+from ..records import RunRecord, read_record
+from ..runs import RECORD, RunOptions, model_dir
 from ..training import TrainConfig
 
 
@@ -28,7 +29,7 @@ from ..training import TrainConfig
 class Teacher:
     loaded: LoadedModel
     id: str  # identifies the weights, for the soft-target cache
-    record: dict | None  # its run record, when it is a run
+    record: RunRecord | None  # its run record, when it is a run
     pretrained: str | None  # the checkpoint it was fine-tuned from, when known
 
 
@@ -49,7 +50,7 @@ def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
         config = AutoConfig.from_pretrained(preset.path()) if preset.path else preset.config(8000)
         return TeacherPlan(name, config, fine_tune=True)
     folder = Path(name)
-    config_file = next((p for p in (folder / "model" / "config.json", folder / "config.json") if p.is_file()), None)
+    config_file = next((p for p in (model_dir(folder) / "config.json", folder / "config.json") if p.is_file()), None)
     if config_file is None:
         if folder.exists() or name.startswith((".", "/", "~", "outputs")) or name.count("/") > 1:
             raise UsageError(f"teacher '{name}' not found: it is no run folder or save_pretrained directory "
@@ -58,8 +59,7 @@ def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
             raise UsageError(f"teacher '{name}' is not a preset ({', '.join(PRESETS)}) or a local folder, and the "
                              "Hugging Face Hub is unreachable; give a run under outputs/ or a preset")
         return TeacherPlan(name, AutoConfig.from_pretrained(name), fine_tune=False)
-    record_file = folder / RECORD
-    if record_file.is_file() and json.loads(record_file.read_text()).get("recipe") == "pretrain":
+    if (folder / RECORD).is_file() and read_record(folder).recipe == "pretrain":
         # A pretraining run is no classifier yet: fine-tuned on the task first, like a preset.
         family = json.loads(config_file.read_text()).get("model_type")
         if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
@@ -89,15 +89,14 @@ def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_
                                    options=replace(options, run_name=None), accelerator=accelerator, config=config,
                                    reuse=True, title=f"teacher: fine-tune {plan.name} ({train_config.epochs} epochs)")
         if loaded is None:
-            loaded = load_model(replace(model_spec, model=record["run_dir"]), task.label_names)
-        return Teacher(loaded, weights_digest(Path(record["run_dir"]) / "model"), record, plan.name)
+            loaded = load_model(replace(model_spec, model=record.run_dir), task.label_names)
+        return Teacher(loaded, weights_digest(model_dir(record.run_dir)), record, plan.name)
     accelerator.print(f"\n=== stage: teacher: {plan.name}")
     loaded = load_model(replace(model_spec, model=plan.name), task.label_names)
     folder = Path(plan.name)
-    record_file = folder / RECORD
-    record = json.loads(record_file.read_text()) if record_file.is_file() else None
-    pretrained = record["config"].get("model") if record else None
-    weights = folder / "model" if (folder / "model").is_dir() else folder
+    record = read_record(folder) if (folder / RECORD).is_file() else None
+    pretrained = record.config.get("model") if record else None
+    weights = model_dir(folder) if model_dir(folder).is_dir() else folder
     return Teacher(loaded, weights_digest(weights) if weights.is_dir() else plan.name, record, pretrained)
 
 

@@ -28,7 +28,8 @@ from ..hub import hub_reachable
 from ..models import CACHE, PRESETS, load_tokenizer, resolve_name, weights_digest
 from ..pretraining.bilm import BiLMCollator, BiLMConfig, word_inputs
 from ..pretraining.pretrainer import PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
-from ..records import RECORD, RunOptions
+from ..records import read_record
+from ..runs import RECORD, RunOptions
 from .mix import MIXES
 from .model import stacked_layers
 
@@ -96,7 +97,7 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
             PRETRAIN_OPTIONS, "", argv, defaults=PRETRAIN_DEFAULTS)
         record = pretrain(corpus, pretrain_spec, train_config=train_config, options=pretrain_options,
                           accelerator=accelerator, config=config)
-        name = record["run_dir"]
+        name = record.run_dir
     if name in PRESETS and not PRESETS[name].path:
         raise UsageError(f"--encoder {name}: the preset is an untrained model; pretrain it first "
                          f"(recipes/pretrain.py --model {name}) and give the run folder")
@@ -106,11 +107,9 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
         raise UsageError(f"--encoder {name!r} is not a local folder and the Hugging Face Hub is unreachable; "
                          "use 'bilm', 'minilm' or a run folder")
     model = AutoModel.from_pretrained(path).eval().requires_grad_(False)
-    record_path = Path(path).parent / RECORD
-    run = json.loads(record_path.read_text()) if local and record_path.is_file() else {}
-    label = run.get("model", {}).get("name", name)
-    info = {"encoder": label, "encoder_source": str(path), "encoder_family": model.config.model_type,
-            "encoder_run": run.get("run_id")}
+    run = read_record(Path(path).parent) if local and (Path(path).parent / RECORD).is_file() else None
+    info = {"encoder": run.model["name"] if run else name, "encoder_source": str(path),
+            "encoder_family": model.config.model_type, "encoder_run": run.run_id if run else None}
     return Encoder(model, load_tokenizer(path), info, weights_digest(Path(path)) if local else path)
 
 

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 from accelerate import Accelerator
+from accelerate.utils import set_seed
 
 from ..data import Task, joined_texts
 from ..evaluation import mcnemar, score
@@ -13,7 +14,8 @@ from ..finetuning import train_and_record
 from ..models import LoadedModel
 from ..ngrams import NgramConfig, build_linear
 from ..predictor import read_predictions
-from ..records import Run, RunOptions
+from ..records import RunRecord
+from ..runs import Run, RunOptions
 from ..reports import mix_weights_plot
 from ..stages import Stage, run_stage
 from ..training import TrainConfig
@@ -24,12 +26,13 @@ MIX_PLOT = "mix_weights.png"
 
 
 def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: TrainConfig, options: RunOptions,
-               accelerator: Accelerator, config: dict) -> dict:
+               accelerator: Accelerator, config: dict) -> RunRecord:
     """Train a scalar mix and a BiLSTM over `encoder`'s frozen layers; the record holds s_j and gamma.
 
     With `spec.cache_features` each layer's vectors are computed once and training reads them from
     disk; evaluation's speed is still measured from raw text, encoder included.
     """
+    set_seed(train_config.seed)  # the same initialisation whether the biLM was just pretrained or reused
     model, info = build_classifier(encoder, mix=spec.mix, layer_norm=spec.layer_norm, hidden_size=spec.hidden_size,
                                    dropout=spec.dropout, label_names=task.label_names)
 
@@ -37,14 +40,14 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
 
     timings = {}
 
-    def add_mix(run: Run, record: dict, folder) -> None:
-        record["mix"] = mix_summary(accelerator.unwrap_model(model))
-        record["feature_cache"] = {"folder": str(cache) if cache else None, **timings}
-        record["versus_baseline"] = versus_bag_of_words(task, read_predictions(run.dir, task.label_names),
+    def add_mix(run: Run, record: RunRecord, folder) -> None:
+        record.extra["mix"] = mix_summary(accelerator.unwrap_model(model))
+        record.extra["feature_cache"] = {"folder": str(cache) if cache else None, **timings}
+        record.extra["versus_baseline"] = versus_bag_of_words(task, read_predictions(run.dir, task.label_names),
                                                         seed=train_config.seed)
         mix_weights_plot(record, run.dir / MIX_PLOT)
 
-    def body(run: Run, resume: bool) -> dict:
+    def body(run: Run, resume: bool) -> RunRecord:
         data, collate = encoder.encode(task, spec.max_length), encoder.collator()
         if cache:
             start = time.perf_counter()

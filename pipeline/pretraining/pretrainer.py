@@ -10,7 +10,9 @@ from accelerate import Accelerator
 from huggingface_hub import ModelCard, ModelCardData
 
 from ..config import parse_options
-from ..records import Run, RunOptions, build_record, finish_run, finished_record, pretrained_writer
+from ..cards import pretrained_writer
+from ..records import RunRecord, build_record, finish_run, finished_record
+from ..runs import Run, RunOptions
 from ..reports import loss_curve_plot
 from ..stages import Stage, run_stage
 from ..training import TrainConfig, remove_checkpoints, train
@@ -31,7 +33,7 @@ def pretraining_stage(corpus: CorpusSpec, spec: PretrainSpec, config: dict) -> S
                  config)
 
 
-def finished_pretraining(argv: list[str]) -> dict | None:
+def finished_pretraining(argv: list[str]) -> RunRecord | None:
     """The record `recipes/pretrain.py <argv>` would reuse, if it exists (how other recipes find its run)."""
     (corpus, spec, _, options), config = parse_options(PRETRAIN_OPTIONS, "", argv, defaults=PRETRAIN_DEFAULTS)
     stage = pretraining_stage(corpus, spec, config)
@@ -39,7 +41,7 @@ def finished_pretraining(argv: list[str]) -> dict | None:
 
 
 def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: TrainConfig, options: RunOptions,
-             accelerator: Accelerator, config: dict, reuse: bool = True) -> dict:
+             accelerator: Accelerator, config: dict, reuse: bool = True) -> RunRecord:
     """Pretrain with the objective's loss, keep the epoch of lowest held-out loss, record perplexity and speed."""
     state = {}
 
@@ -48,7 +50,7 @@ def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: Train
         with accelerator.main_process_first():  # the tokenizer is trained (and cached) once
             state["loaded"] = build_language_model(spec, state["corpus"].train)
 
-    def body(run: Run, resume: bool) -> dict:
+    def body(run: Run, resume: bool) -> RunRecord:
         corpus, loaded = state["corpus"], state["loaded"]
         objective = OBJECTIVES[spec.objective]
         train_set = encode_corpus(corpus.train, loaded.tokenizer, spec)
@@ -98,16 +100,16 @@ The full config and environment are in `../results.json`; the loss curve is `../
 """
 
 
-def lm_card(record: dict) -> ModelCard:
-    metrics = record["metrics"]
+def lm_card(record: RunRecord) -> ModelCard:
+    metrics = record.metrics
     perplexity = f"{metrics['perplexity']:.2f}"
     if "forward_perplexity" in metrics:
         perplexity += f" (forward {metrics['forward_perplexity']:.2f}, backward {metrics['backward_perplexity']:.2f})"
-    data = ModelCardData(language="en", library_name="transformers", pipeline_tag=PIPELINE_TAGS.get(record["method"]),
-                         tags=["nlp-road", "pretrain", record["method"]], model_name=record["run_id"])
+    data = ModelCardData(language="en", library_name="transformers", pipeline_tag=PIPELINE_TAGS.get(record.method),
+                         tags=["nlp-road", "pretrain", record.method], model_name=record.run_id)
     return ModelCard.from_template(
-        data, template_str=CARD, family=record["model"]["family"], parameters=f"{record['parameters']:,}",
-        start=record["model"]["name"], objective=record["method"],
-        description=OBJECTIVES[record["method"]].description, corpus=record["task"]["name"],
-        tokens=f"{metrics['train_tokens']:,}", fingerprint=record["task"]["fingerprint"], perplexity=perplexity,
-        path=f"{record['run_dir']}")
+        data, template_str=CARD, family=record.model["family"], parameters=f"{record.parameters:,}",
+        start=record.model["name"], objective=record.method,
+        description=OBJECTIVES[record.method].description, corpus=record.task["name"],
+        tokens=f"{metrics['train_tokens']:,}", fingerprint=record.task["fingerprint"], perplexity=perplexity,
+        path=record.run_dir)

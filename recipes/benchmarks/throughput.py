@@ -4,11 +4,13 @@
     python recipes/benchmarks/throughput.py --data builtin --rounds 5
 
 The same model (MiniLM, pretrained), the same training rows, batch 32, `--max_length` 128, one
-epoch from the same initial weights, AdamW with the same schedule; the two loops alternate, round
-after round, and the order flips each round. Training speed is the epoch's own time (validation and
-checkpoints excluded on both sides). Inference: the same test sentences, raw text in, logits out,
-batch 64, project (`pipeline.evaluation.predict_texts`, what evaluation and `recipes/predict.py`
-use) against a plain `transformers.pipeline("text-classification")`.
+epoch from the same initial weights, AdamW with the same schedule. Three loops alternate round
+after round, the order flipped each round: the project's, the HF Trainer with its defaults, and the
+Trainer with its own length grouping (`train_sampling_strategy="group_by_length"`). Training speed
+is the epoch's own time (validation and checkpoints excluded on both sides). Inference: the same
+sentences, raw text in, logits out, batch 64: the project's `pipeline.evaluation.model_predictor`
+(what `recipes/predict.py` and every record's speed figure use) against a plain
+`transformers.pipeline("text-classification")`.
 
 MFU (model FLOP utilisation): the model's useful FLOPs (real tokens only, padding is waste) over a
 float32 matmul's FLOP/s measured in the same run. Training counts 6 FLOPs per parameter per token
