@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .data import length_order, token_counts
+from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
 from .evaluation import MAIN_METRIC, predict, score
 from .runs import CHECKPOINTS

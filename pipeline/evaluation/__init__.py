@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 from torch.utils.data import DataLoader
 
 METRICS = Path(__file__).parent / "metrics"
-from ..data import joined_texts, length_order
+from ..data.encoding import joined_texts, length_order
 
 MAIN_METRIC = "accuracy"
 # What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.

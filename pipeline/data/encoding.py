@@ -1,0 +1,45 @@
+"""Tokenised rows for models, their lengths (for batching by length), and rows as single texts."""
+
+from __future__ import annotations
+
+import numpy as np
+from datasets import Dataset, DatasetDict
+
+
+def encode(task, tokenizer, max_length: int) -> DatasetDict:
+    """Tokenize every split (cached by datasets); padding is left to the collator, per batch."""
+    return DatasetDict({split: encode_rows(rows, tokenizer, max_length) for split, rows in task.splits.items()})
+
+
+def encode_rows(rows: Dataset, tokenizer, max_length: int) -> Dataset:
+    """Rows with `text` (and `text_pair`) and `label` -> the model's inputs and `labels`."""
+
+    def tokenize(batch):
+        return tokenizer(batch["text"], batch.get("text_pair"), truncation=True, max_length=max_length)
+
+    keep = {*tokenizer.model_input_names, "label"}
+    encoded = rows.map(tokenize, batched=True)
+    return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")
+
+
+def length_order(rows: Dataset) -> np.ndarray:
+    """Row indices from shortest to longest in tokens (rows without `input_ids` keep their order).
+
+    Batches of neighbours in this order pad to lengths close to their own, so evaluation skips the
+    work that padding to a batch's longest row would cost.
+    """
+    return np.argsort(token_counts(rows), kind="stable")
+
+
+def token_counts(rows: Dataset) -> np.ndarray:
+    """Tokens in each encoded row (0s for rows without `input_ids`: all of one length)."""
+    if "input_ids" not in rows.column_names:
+        return np.zeros(len(rows), dtype=np.int64)
+    return np.asarray([len(ids) for ids in rows["input_ids"]], dtype=np.int64)
+
+
+def joined_texts(rows: Dataset) -> list[str]:
+    """One string per row, for models that read a single text (a pair is joined by ' ||| ')."""
+    if "text_pair" in rows.column_names:
+        return [f"{a} ||| {b}" for a, b in zip(rows["text"], rows["text_pair"])]
+    return list(rows["text"])
