@@ -10,16 +10,16 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from .errors import UsageError
-from .evaluation import model_predictor
-from .ngrams import FastTextClassifier
-from .elmo.model import ELMoClassifier
-from .export import EXPORTS, onnx_predictor
-from .models import load_tokenizer
-from .records import RunRecord, read_record
-from .recurrent import RecurrentClassifier
-from .runs import PREDICTIONS, RECORD, model_dir
-from .word2vec import VectorClassifier, load_sklearn
+from .harness.errors import UsageError
+from .harness.evaluation import model_predictor
+from .harness.models import load_tokenizer
+from .harness.records import RunRecord, read_record
+from .harness.runs import RECORD, model_dir
+from .steps.elmo.model import ELMoClassifier
+from .steps.export import EXPORTS, onnx_predictor
+from .steps.ngrams import FastTextClassifier
+from .steps.recurrent import RecurrentClassifier
+from .steps.word2vec import VectorClassifier, load_sklearn
 
 @dataclass
 class Predictor:
@@ -73,10 +73,3 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     return torch.softmax(torch.from_numpy(logits).float(), -1).numpy()
-
-
-def read_predictions(run_dir: str | Path, label_names: list[str]) -> np.ndarray:
-    """A run's test predictions (its GLUE-style file) as class ids, in test order."""
-    lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
-    index = {name: i for i, name in enumerate(label_names)}
-    return np.asarray([index[line.split("\t", 1)[1]] for line in lines])

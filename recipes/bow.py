@@ -14,16 +14,16 @@ import time
 import skops.io
 import numpy as np
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, encode, joined_texts, load_task
-from pipeline.evaluation import evaluate_texts
-from pipeline.finetuning import train_and_record
-from pipeline.models import LoadedModel, train_tokenizer
-from pipeline.ngrams import FastTextClassifier, NgramConfig, build_linear, linear_parameters
-from pipeline.records import build_record, finish_run
-from pipeline.runs import RunOptions, start_run
-from pipeline.reports import markdown_table, result_rows
-from pipeline.training import TrainConfig, make_accelerator
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
+from pipeline.harness.evaluation import evaluate_texts
+from pipeline.harness.finetuning import train_and_record
+from pipeline.harness.models import LoadedModel, train_tokenizer
+from pipeline.steps.ngrams import FastTextClassifier, NgramConfig, build_linear, linear_parameters
+from pipeline.harness.records import build_record, finish_run
+from pipeline.harness.runs import RunOptions, start_run
+from pipeline.harness.reports import markdown_table, result_rows
+from pipeline.harness.training import TrainConfig, make_accelerator
 
 
 def main() -> None:

@@ -14,13 +14,13 @@ student on labels alone side by side, with a paired McNemar test, speed timed in
 rounds at batch 64 and batch 1, and the ONNX and int8 exports of the distilled student.
 """
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, load_task
-from pipeline.distillation import DistillConfig, Distiller
-from pipeline.models import ModelSpec
-from pipeline.runs import RunOptions
-from pipeline.reports import comparison_table
-from pipeline.training import TrainConfig, make_accelerator
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import DataSpec, load_task
+from pipeline.steps.distillation import DistillConfig, Distiller
+from pipeline.harness.models import ModelSpec
+from pipeline.harness.runs import RunOptions
+from pipeline.harness.reports import comparison_table
+from pipeline.harness.training import TrainConfig, make_accelerator
 
 # The student's training defaults (the BiLSTM's); the teacher has options of its own (--teacher_*).
 DEFAULTS = {"max_train_samples": 1000, "learning_rate": 2e-3, "epochs": 4, "batch_size": 64}

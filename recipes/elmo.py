@@ -11,13 +11,13 @@ their layers are computed once and read from disk every epoch. The lesson: featu
 whole sentence fix what bags of words get wrong on negation and contrast.
 """
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, load_task
-from pipeline.elmo.features import ElmoSpec, load_encoder
-from pipeline.elmo.trainer import MIX_PLOT, train_elmo
-from pipeline.runs import RunOptions
-from pipeline.reports import markdown_table
-from pipeline.training import TrainConfig, make_accelerator
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import DataSpec, load_task
+from pipeline.steps.elmo.features import ElmoSpec, load_encoder
+from pipeline.steps.elmo.trainer import MIX_PLOT, train_elmo
+from pipeline.harness.runs import RunOptions
+from pipeline.harness.reports import markdown_table
+from pipeline.harness.training import TrainConfig, make_accelerator
 
 # Only the mix and a small BiLSTM learn: a higher rate and more epochs than fine-tuning a transformer.
 ELMO_DEFAULTS = {"learning_rate": 1e-3, "epochs": 15}

@@ -6,11 +6,11 @@
 The lesson: a contextual model reads word order, so negation and "X, but Y" stop fooling it.
 """
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import load_task
-from pipeline.finetuning import FINETUNE_OPTIONS, fine_tune
-from pipeline.reports import markdown_table, result_rows
-from pipeline.training import make_accelerator
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import load_task
+from pipeline.harness.finetuning import FINETUNE_OPTIONS, fine_tune
+from pipeline.harness.reports import markdown_table, result_rows
+from pipeline.harness.training import make_accelerator
 
 
 def main() -> None:

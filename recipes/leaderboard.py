@@ -10,11 +10,11 @@ import json
 import shutil
 from pathlib import Path
 
-from pipeline.config import run_cli
-from pipeline.errors import UsageError
-from pipeline.records import find_records
-from pipeline.runs import PREDICTIONS
-from pipeline.reports import leaderboard, leaderboard_csv, leaderboard_html, leaderboard_markdown, leaderboard_plot
+from pipeline.harness.config import run_cli
+from pipeline.harness.errors import UsageError
+from pipeline.harness.records import find_records
+from pipeline.harness.runs import PREDICTIONS
+from pipeline.harness.reports import leaderboard, leaderboard_csv, leaderboard_html, leaderboard_markdown, leaderboard_plot
 
 
 def main() -> None:

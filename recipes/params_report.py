@@ -10,10 +10,10 @@ outputs/ is added from its record. No weights are allocated: MegatronLM's 8.3B t
 import argparse
 from pathlib import Path
 
-from pipeline.config import run_cli
-from pipeline.records import find_records
-from pipeline.reports import markdown_table, size_chart, size_csv
-from pipeline.sizes import published_sizes, run_sizes
+from pipeline.harness.config import run_cli
+from pipeline.harness.records import find_records
+from pipeline.harness.reports import markdown_table, size_chart, size_csv
+from pipeline.steps.sizes import published_sizes, run_sizes
 
 COLUMNS = ["model", "parameters", "embedding", "non_embedding", "trained", "frozen", "mb_fp32", "mb_fp16", "source"]
 

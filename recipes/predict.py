@@ -11,9 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.config import run_cli
-from pipeline.errors import UsageError
-from pipeline.export import EXPORTS
+from pipeline.harness.config import run_cli
+from pipeline.harness.errors import UsageError
+from pipeline.steps.export import EXPORTS
 from pipeline.predictor import load_predictor
 
 

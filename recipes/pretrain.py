@@ -12,10 +12,10 @@ pretraining is what lets a small labelled set go far. A finished pretraining of 
 is reused, not repeated.
 """
 
-from pipeline.config import parse_options, run_cli
-from pipeline.pretraining.pretrainer import LOSS_CURVE, PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
-from pipeline.reports import markdown_table
-from pipeline.training import make_accelerator
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.steps.pretraining.pretrainer import LOSS_CURVE, PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
+from pipeline.harness.reports import markdown_table
+from pipeline.harness.training import make_accelerator
 
 
 def main() -> None:

@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 
 from transformers import DataCollatorWithPadding
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, encode, joined_texts, load_task
-from pipeline.errors import UsageError
-from pipeline.finetuning import train_and_record
-from pipeline.models import LoadedModel, train_tokenizer
-from pipeline.runs import RunOptions, start_run
-from pipeline.recurrent import RecurrentClassifier, embeddings_from_vectors
-from pipeline.reports import markdown_table, result_rows
-from pipeline.training import TrainConfig, make_accelerator
-from pipeline.word2vec import load_vectors
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
+from pipeline.harness.errors import UsageError
+from pipeline.harness.finetuning import train_and_record
+from pipeline.harness.models import LoadedModel, train_tokenizer
+from pipeline.harness.runs import RunOptions, start_run
+from pipeline.steps.recurrent import RecurrentClassifier, embeddings_from_vectors
+from pipeline.harness.reports import markdown_table, result_rows
+from pipeline.harness.training import TrainConfig, make_accelerator
+from pipeline.steps.word2vec import load_vectors
 
 
 @dataclass

@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.pretraining.objectives import OBJECTIVES
-from pipeline.pretraining.pretrainer import finished_pretraining
-from pipeline.training import TrainConfig
+from pipeline.steps.pretraining.objectives import OBJECTIVES
+from pipeline.steps.pretraining.pretrainer import finished_pretraining
+from pipeline.harness.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent
 

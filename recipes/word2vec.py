@@ -10,14 +10,14 @@ forgets word order, so negation and contrast stay hard.
 
 import numpy as np
 
-from pipeline.config import parse_options, run_cli
-from pipeline.data import DataSpec, joined_texts, load_task
-from pipeline.evaluation import evaluate_texts
-from pipeline.records import build_record, finish_run
-from pipeline.runs import RunOptions, start_run
-from pipeline.reports import markdown_table, result_rows
-from pipeline.training import TrainConfig, make_accelerator
-from pipeline.word2vec import (VectorClassifier, Word2VecConfig, check, evaluate_vectors, load_vectors, queries,
+from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.data import DataSpec, joined_texts, load_task
+from pipeline.harness.evaluation import evaluate_texts
+from pipeline.harness.records import build_record, finish_run
+from pipeline.harness.runs import RunOptions, start_run
+from pipeline.harness.reports import markdown_table, result_rows
+from pipeline.harness.training import TrainConfig, make_accelerator
+from pipeline.steps.word2vec import (VectorClassifier, Word2VecConfig, check, evaluate_vectors, load_vectors, queries,
                                train_vectors)
 
 

@@ -6,10 +6,10 @@ import pytest
 from datasets import Dataset
 
 from conftest import shared
-from pipeline.data import DataSpec, load_task
-from pipeline.data.builtin import (ASPECTS, CONTEXT, NEGATIVE, PHENOMENA, POSITIVE, _held_out_pairs, build_builtin,
+from pipeline.harness.data import DataSpec, load_task
+from pipeline.harness.data.builtin import (ASPECTS, CONTEXT, NEGATIVE, PHENOMENA, POSITIVE, _held_out_pairs, build_builtin,
                                    unlabeled_sentences, vocabulary)
-from pipeline.errors import UsageError
+from pipeline.harness.errors import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_rows_without_text_are_refused_or_dropped_and_counted(tmp_path):
 
 
 def test_unlabelled_text_from_a_text_file_or_a_column(tmp_path):
-    from pipeline.data import load_texts
+    from pipeline.harness.data import load_texts
 
     (tmp_path / "u.txt").write_text("one review\n\n  another one  \n")
     assert load_texts(str(tmp_path / "u.txt")) == ["one review", "another one"]
@@ -199,8 +199,8 @@ def test_unlabelled_text_from_a_text_file_or_a_column(tmp_path):
 def test_transfer_set_drops_texts_the_data_already_has(tmp_path):
     from types import SimpleNamespace
 
-    from pipeline.distillation.config import DistillConfig
-    from pipeline.distillation.transfer import build_transfer_set
+    from pipeline.steps.distillation.config import DistillConfig
+    from pipeline.steps.distillation.transfer import build_transfer_set
 
     (tmp_path / "train.csv").write_text("text,label\n" + "".join(f"row {i},{i % 2}\n" for i in range(40)))
     (tmp_path / "test.csv").write_text("text,label\ntest a,0\ntest b,1\n")

@@ -14,11 +14,11 @@ from datasets import Dataset
 
 from conftest import ROOT, launch, run_recipe, start
 from safetensors.torch import load_file
-from pipeline.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
-from pipeline.distillation.students import extract_student, parse_layer_map
-from pipeline.distillation.teachers import Teacher, soft_targets
-from pipeline.errors import UsageError
-from pipeline.models import ModelSpec, load_model
+from pipeline.steps.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
+from pipeline.steps.distillation.students import extract_student, parse_layer_map
+from pipeline.steps.distillation.teachers import Teacher, soft_targets
+from pipeline.harness.errors import UsageError
+from pipeline.harness.models import ModelSpec, load_model
 
 LABELS = ["negative", "positive"]
 
@@ -309,7 +309,7 @@ def test_hidden_state_loss_projects_across_widths_and_relations_ignore_head_coun
 
 
 def test_objective_trains_a_cut_student_on_relations_and_hidden_states():
-    from pipeline.distillation.objective import DistillationObjective
+    from pipeline.steps.distillation.objective import DistillationObjective
 
     teacher = load_model(ModelSpec(model="bert-tiny"), LABELS, ["a good film", "a bad film"] * 10)
     student = extract_student(teacher.model, [0])

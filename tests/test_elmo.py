@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import AutoModel
 
 from conftest import crashed_copy, launch, run_recipe
-from pipeline.elmo.mix import ScalarMix
+from pipeline.steps.elmo.mix import ScalarMix
 
 SMALL_BILM = ["--objective", "bilm", "--corpus_size", "600", "--held_out", "60", "--batch_size", "16",
               "--epochs", "1", "--vocab_size", "400"]
@@ -74,10 +74,10 @@ def test_the_run_records_the_mix_frozen_and_trained_parameters_and_a_plot(elmo_r
 
 def test_cached_layers_give_the_logits_the_encoder_gives(elmo_runs):
     """Training reads float16 layers from the cache; the saved model reads raw text: the same predictions."""
-    from pipeline.data import DataSpec, load_task
-    from pipeline.elmo.features import FeatureCollator
-    from pipeline.elmo.model import ELMoClassifier
-    from pipeline.models import load_tokenizer
+    from pipeline.harness.data import DataSpec, load_task
+    from pipeline.steps.elmo.features import FeatureCollator
+    from pipeline.steps.elmo.model import ELMoClassifier
+    from pipeline.harness.models import load_tokenizer
     from datasets import load_from_disk
 
     record = next(r for r in records(elmo_runs, "elmo") if r["config"]["mix"] == "learned")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.evaluation import bootstrap_interval, load_metric, score
+from pipeline.harness.evaluation import bootstrap_interval, load_metric, score
 
 
 def test_shipped_metric_modules_load_offline_and_agree_with_hand_values(monkeypatch):

@@ -191,7 +191,7 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, capsys, monkeypa
 
 @pytest.mark.parametrize("processes", [2])  # one process: every case of tests/test_bad_input.py
 def test_a_usage_error_under_accelerate_launch_is_one_line_and_exit_2(tmp_path, processes):
-    """The launcher ends with the recipe's status and adds no traceback of its own (pipeline/launch_exit.py)."""
+    """The launcher ends with the recipe's status and adds no traceback of its own (pipeline/harness/launch_exit.py)."""
     result = launch("finetune", ["--epochs", "0", "--output_dir", str(tmp_path / "out")], processes=processes)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "CalledProcessError" not in result.stderr

@@ -3,8 +3,8 @@ import time
 import pytest
 import torch
 
-from pipeline.errors import UsageError
-from pipeline.models import CACHE, PRESETS, ModelSpec, load_model
+from pipeline.harness.errors import UsageError
+from pipeline.harness.models import CACHE, PRESETS, ModelSpec, load_model
 
 TEXTS = ["the plot was not bad .", "the acting was dull , but the score was superb .", "a gripping film ."] * 20
 LABELS = ["negative", "positive"]

@@ -9,10 +9,10 @@ from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
 from conftest import crashed_copy, run_recipe
-from pipeline.models import PRESETS, ModelSpec, load_model, train_tokenizer
-from pipeline.records import read_record
-from pipeline.reports import leaderboard
-from pipeline.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
+from pipeline.harness.models import PRESETS, ModelSpec, load_model, train_tokenizer
+from pipeline.harness.records import read_record
+from pipeline.harness.reports import leaderboard
+from pipeline.steps.pretraining.bilm import (BILM_PRESETS, PUBLISHED_PARAMETERS, BiLM, BiLMCollator, BiLMConfig,
                                        BiLMForLanguageModeling, word_inputs)
 
 SMALL = ["--corpus_size", "600", "--held_out", "60", "--block_size", "32", "--batch_size", "16", "--epochs", "2",

@@ -4,10 +4,10 @@ import pytest
 import torch
 from accelerate import Accelerator
 
-from pipeline.errors import UsageError
-from pipeline.records import RunRecord, find_records, read_record, write_record
-from pipeline.runs import RunOptions, config_hash, start_run
-from pipeline.stages import Stage, run_stage
+from pipeline.harness.errors import UsageError
+from pipeline.harness.records import RunRecord, find_records, read_record, write_record
+from pipeline.harness.runs import RunOptions, config_hash, start_run
+from pipeline.harness.stages import Stage, run_stage
 
 
 def test_config_hash_ignores_where_and_how_a_run_is_kept():

@@ -10,9 +10,9 @@ import pytest
 from transformers import BertConfig, DistilBertConfig, GPT2Config
 
 from conftest import ROOT, run_recipe
-from pipeline.records import RunRecord, find_records
-from pipeline.reports import leaderboard, leaderboard_markdown
-from pipeline.sizes import PUBLISHED, count, published_sizes
+from pipeline.harness.records import RunRecord, find_records
+from pipeline.harness.reports import leaderboard, leaderboard_markdown
+from pipeline.steps.sizes import PUBLISHED, count, published_sizes
 
 
 @pytest.mark.parametrize("config,expected", [(BertConfig(), 109_482_240), (GPT2Config(), 124_439_808),

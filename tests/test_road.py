@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, launch, run_recipe
-from pipeline.data import DataSpec, joined_texts, load_task
+from pipeline.harness.data import DataSpec, joined_texts, load_task
 from pipeline.predictor import load_predictor
-from pipeline.word2vec import load_sklearn
+from pipeline.steps.word2vec import load_sklearn
 
 SMALL = ["--max_train_samples", "600", "--max_eval_samples", "120"]
 

@@ -7,8 +7,8 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, DataCollatorWithPadding, PreTrainedTokenizerFast
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from pipeline.evaluation import model_predictor, predict_rows
-from pipeline.training import LengthGroupedSampler
+from pipeline.harness.evaluation import model_predictor, predict_rows
+from pipeline.harness.training import LengthGroupedSampler
 
 
 def padded_tokens(order: list[int], lengths: np.ndarray, batch_size: int) -> int:

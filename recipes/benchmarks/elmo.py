@@ -22,8 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from pipeline.evaluation import mcnemar  # noqa: E402
-from pipeline.predictor import read_predictions  # noqa: E402
+from pipeline.harness.evaluation import mcnemar  # noqa: E402
+from pipeline.harness.runs import read_predictions  # noqa: E402
 
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
           "--mixed_precision", "no", "--dynamo_backend", "no"]
@@ -39,7 +39,7 @@ def run(recipe: str, args: list[str], *, accelerate: bool = True, env: dict | No
 
 
 def correct(record: dict) -> np.ndarray:
-    from pipeline.data import DataSpec, load_task
+    from pipeline.harness.data import DataSpec, load_task
 
     labels = np.asarray(load_task(DataSpec(dataset=record["config"]["dataset"])).splits["test"]["label"])
     return read_predictions(ROOT / record["run_dir"], record["task"]["label_names"]) == labels

@@ -29,10 +29,10 @@ import torch
 from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments,
                           pipeline as hf_pipeline)
 
-from pipeline.data import DataSpec, encode, joined_texts, load_task
-from pipeline.evaluation import model_predictor
-from pipeline.models import ModelSpec, load_model
-from pipeline.training import TrainConfig, classification_validation, make_accelerator, train
+from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
+from pipeline.harness.evaluation import model_predictor
+from pipeline.harness.models import ModelSpec, load_model
+from pipeline.harness.training import TrainConfig, classification_validation, make_accelerator, train
 
 SETTINGS = {"builtin": "builtin", "sst2": "../shared/data/sst2"}
 

@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from .errors import UsageError
+from ..harness.errors import UsageError
 
 AUGMENTATIONS = ("mask", "neighbors", "ngram")
 

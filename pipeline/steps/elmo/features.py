@@ -21,15 +21,15 @@ from datasets import Array3D, Dataset, DatasetDict, Features, Sequence, Value, l
 from tqdm.auto import tqdm
 from transformers import AutoModel, DataCollatorWithPadding
 
-from ..config import parse_options
-from ..data import Task, encode, joined_texts
-from ..errors import UsageError, check_options
-from ..hub import hub_reachable
-from ..models import CACHE, PRESETS, load_tokenizer, resolve_name, weights_digest
+from ...harness.config import parse_options
+from ...harness.data import Task, encode, joined_texts
+from ...harness.errors import UsageError, check_options
+from ...harness.hub import hub_reachable
+from ...harness.models import CACHE, PRESETS, load_tokenizer, resolve_name, weights_digest
+from ...harness.records import read_record
+from ...harness.runs import RECORD, RunOptions
 from ..pretraining.bilm import BiLMCollator, BiLMConfig, word_inputs
 from ..pretraining.pretrainer import PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
-from ..records import read_record
-from ..runs import RECORD, RunOptions
 from .mix import MIXES
 from .model import stacked_layers
 

@@ -21,7 +21,7 @@ from gensim.test.utils import datapath
 from gensim.utils import simple_preprocess
 from sklearn.linear_model import LogisticRegression
 
-from .errors import UsageError
+from ..harness.errors import UsageError
 
 
 VECTORS = "vectors.bin"  # word2vec binary format

@@ -8,9 +8,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data import BUILDERS, TEXT_COLUMNS, load_hub, load_texts
-from ..data.builtin import unlabeled_sentences
-from ..errors import UsageError, check_options
+from ...harness.data import BUILDERS, TEXT_COLUMNS, load_hub, load_texts
+from ...harness.data.builtin import unlabeled_sentences
+from ...harness.errors import UsageError, check_options
 
 
 @dataclass

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 USAGE_ERROR = 2
 
 

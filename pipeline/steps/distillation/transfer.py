@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ...harness.data import DataSpec, Task, load_texts
+from ...harness.data.builtin import unlabeled_sentences
 from ..augmentation import augment, embedding_neighbors
-from ..data import DataSpec, Task, load_texts
-from ..data.builtin import unlabeled_sentences
 
 
 @dataclass

@@ -7,10 +7,10 @@ from typing import Callable
 from accelerate import Accelerator
 from transformers import DataCollatorWithPadding
 
+from .cards import pretrained_writer
 from .data import DataSpec, Task, encode
 from .evaluation import evaluate_test
 from .models import LoadedModel, ModelSpec, load_model
-from .cards import pretrained_writer
 from .records import RunRecord, build_record, finish_run, read_record
 from .runs import Run, RunOptions
 from .stages import Stage, run_stage

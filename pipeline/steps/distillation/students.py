@@ -17,9 +17,9 @@ import torch
 from accelerate.utils import set_seed
 from transformers import AutoConfig, AutoModelForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
 
-from ..errors import UsageError
-from ..hub import hub_reachable
-from ..models import PRESETS, LoadedModel, ModelSpec, count_parameters, load_model, train_tokenizer
+from ...harness.errors import UsageError
+from ...harness.hub import hub_reachable
+from ...harness.models import PRESETS, LoadedModel, ModelSpec, count_parameters, load_model, train_tokenizer
 from ..recurrent import RecurrentClassifier
 
 

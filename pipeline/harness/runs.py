@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 
@@ -148,3 +149,8 @@ def write_predictions(run: Run, predictions, label_names: list[str]) -> Path:
     return path
 
 
+def read_predictions(run_dir: str | Path, label_names: list[str]) -> np.ndarray:
+    """A run's test predictions (its GLUE-style file) as class ids, in test order."""
+    lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
+    index = {name: i for i, name in enumerate(label_names)}
+    return np.asarray([index[line.split("\t", 1)[1]] for line in lines])

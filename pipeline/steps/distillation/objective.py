@@ -7,7 +7,7 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
-from ..evaluation import MODEL_INPUTS
+from ...harness.evaluation import MODEL_INPUTS
 from .losses import HiddenStateLoss, RelationLoss, SoftTargetLoss
 
 # Where the last layer's query/key/value projections live, per model type (for RelationLoss).

@@ -205,63 +205,90 @@ def override_dropout(config: PretrainedConfig, value: float | None) -> None:
             setattr(config, key, value)
 
 
-SPECIALS = {
-    "wordpiece": {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
-                  "mask_token": "[MASK]"},
+def _wordpiece(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
+    """BERT's: WordPiece, lower-cased, [CLS] A [SEP] B [SEP]."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                                             show_progress=False))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def _wordlevel(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
+    """Whole words, for recurrent models and the biLM."""
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                                             show_progress=False))
+    return tok
+
+
+def _bpe(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
+    """GPT-2's: byte-level BPE."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                                       show_progress=False,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.decoder = decoders.ByteLevel()
+    return tok
+
+
+def _unigram(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
+    """The SentencePiece model XLNet uses: <sep> <cls> at the end."""
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok = Tokenizer(_unigram_model(texts, vocab_size, specials, normalizer, pre_tokenizers.Metaspace()))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizers.Metaspace()
+    cls, sep = tok.token_to_id("<cls>"), tok.token_to_id("<sep>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A <sep> <cls>:2", pair="$A <sep> $B:1 <sep>:1 <cls>:2", special_tokens=[("<sep>", sep), ("<cls>", cls)])
+    tok.decoder = decoders.Metaspace()
+    return tok
+
+
+@dataclass(frozen=True)
+class TokenizerKind:
+    """A family's kind of tokenizer: its special tokens, how it is trained, which side it pads."""
+
+    specials: dict[str, str]
+    build: Callable[[list[str], int, list[str]], Tokenizer]
+    padding_side: str = "right"
+
+
+TOKENIZER_KINDS: dict[str, TokenizerKind] = {
+    "wordpiece": TokenizerKind({"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
+                                "sep_token": "[SEP]", "mask_token": "[MASK]"}, _wordpiece),
     # Like the hub's GPT-2: one special token, no pad token (load_tokenizer pads with end-of-text).
-    "bpe": {"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"},
-    "wordlevel": {"pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"},
-    "elmo": {"pad_token": "[PAD]", "unk_token": "[UNK]", "bos_token": "<S>", "eos_token": "</S>"},
-    "unigram": {"pad_token": "<pad>", "unk_token": "<unk>", "cls_token": "<cls>", "sep_token": "<sep>",
-                "mask_token": "<mask>", "bos_token": "<s>", "eos_token": "</s>"},
+    "bpe": TokenizerKind({"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"},
+                         _bpe),
+    "wordlevel": TokenizerKind({"pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"}, _wordlevel),
+    "elmo": TokenizerKind({"pad_token": "[PAD]", "unk_token": "[UNK]", "bos_token": "<S>", "eos_token": "</S>"},
+                          _wordlevel),
+    "unigram": TokenizerKind({"pad_token": "<pad>", "unk_token": "<unk>", "cls_token": "<cls>", "sep_token": "<sep>",
+                              "mask_token": "<mask>", "bos_token": "<s>", "eos_token": "</s>"}, _unigram,
+                             padding_side="left"),
 }
 
 
 def train_tokenizer(kind: str, texts: list[str], vocab_size: int, name: str) -> PreTrainedTokenizerFast:
-    """A tokenizer of the family's own kind trained on `texts`, cached by their content."""
+    """A tokenizer of the family's own kind (TOKENIZER_KINDS) trained on `texts`, cached by their content."""
     texts = list(texts)
     if not texts:
         raise UsageError(f"preset '{name}' trains its tokenizer on the training text, and there is none")
-    specials = SPECIALS[kind]
+    tokenizer_kind = TOKENIZER_KINDS[kind]
+    specials = tokenizer_kind.specials
     key = hashlib.sha256("\n".join([kind, str(vocab_size), repr(specials)] + texts).encode()).hexdigest()[:16]
     folder = CACHE / "tokenizers" / f"{name}-{key}"
     if (folder / "tokenizer.json").is_file():
         return load_tokenizer(str(folder))
-    special_list = list(dict.fromkeys(specials.values()))
-    if kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special_list, show_progress=False)
-        tok.train_from_iterator(texts, trainer)
-        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-        tok.decoder = decoders.WordPiece()
-    elif kind in ("wordlevel", "elmo"):  # whole words, for recurrent models and the biLM
-        tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.train_from_iterator(texts, trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=special_list,
-                                                                 show_progress=False))
-    elif kind == "bpe":
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special_list, show_progress=False,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-        tok.train_from_iterator(texts, trainer)
-        tok.decoder = decoders.ByteLevel()
-    else:  # unigram, the SentencePiece model XLNet uses: <sep> <cls> at the end
-        normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-        tok = Tokenizer(_unigram_model(texts, vocab_size, special_list, normalizer, pre_tokenizers.Metaspace()))
-        tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizers.Metaspace()
-        cls, sep = tok.token_to_id("<cls>"), tok.token_to_id("<sep>")
-        tok.post_processor = processors.TemplateProcessing(
-            single="$A <sep> <cls>:2", pair="$A <sep> $B:1 <sep>:1 <cls>:2",
-            special_tokens=[("<sep>", sep), ("<cls>", cls)])
-        tok.decoder = decoders.Metaspace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **specials,
-                                        padding_side="left" if kind == "unigram" else "right")
+    tok = tokenizer_kind.build(texts, vocab_size, list(dict.fromkeys(specials.values())))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **specials, padding_side=tokenizer_kind.padding_side)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     tokenizer.save_pretrained(tmp)
     if folder.exists():  # another process trained the same one meanwhile

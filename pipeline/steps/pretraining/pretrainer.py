@@ -9,13 +9,13 @@ from __future__ import annotations
 from accelerate import Accelerator
 from huggingface_hub import ModelCard, ModelCardData
 
-from ..config import parse_options
-from ..cards import pretrained_writer
-from ..records import RunRecord, build_record, finish_run, finished_record
-from ..runs import Run, RunOptions
-from ..reports import loss_curve_plot
-from ..stages import Stage, run_stage
-from ..training import TrainConfig, remove_checkpoints, train
+from ...harness.cards import pretrained_writer
+from ...harness.config import parse_options
+from ...harness.records import RunRecord, build_record, finish_run, finished_record
+from ...harness.reports import loss_curve_plot
+from ...harness.runs import Run, RunOptions
+from ...harness.stages import Stage, run_stage
+from ...harness.training import TrainConfig, remove_checkpoints, train
 from .corpus import CorpusSpec, load_corpus
 from .objectives import OBJECTIVES, PretrainSpec, build_language_model, corpus_tokens, encode_corpus, lm_validation
 

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..evaluation import mcnemar
+from ...harness.evaluation import mcnemar
 
 
 def interleaved_speed(predictors: dict[str, Callable[[list[str]], object]], texts: list[str], *,

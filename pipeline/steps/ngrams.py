@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .errors import UsageError, check_options
+from ..harness.errors import UsageError, check_options
 
 FEATURES = ("binary", "count", "tfidf", "fasttext")
 

@@ -13,17 +13,17 @@ from accelerate import Accelerator
 from datasets import Dataset, concatenate_datasets
 from transformers import DataCollatorWithPadding
 
-from ..data import DataSpec, Task, encode, encode_rows, joined_texts
-from ..errors import UsageError
-from ..evaluation import evaluate_test, model_predictor, score
+from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts
+from ...harness.errors import UsageError
+from ...harness.evaluation import evaluate_test, model_predictor, score
+from ...harness.finetuning import train_and_record
+from ...harness.models import CACHE, ModelSpec
+from ...harness.records import RunRecord
+from ...harness.runs import Run, RunOptions, folder_size_mb, model_dir, read_predictions
+from ...harness.stages import Stage, run_stage
+from ...harness.training import TrainConfig
+from ...predictor import load_predictor
 from ..export import export_onnx, onnx_predictor
-from ..finetuning import train_and_record
-from ..models import CACHE, ModelSpec
-from ..predictor import load_predictor, read_predictions
-from ..records import RunRecord
-from ..runs import Run, RunOptions, folder_size_mb, model_dir
-from ..stages import Stage, run_stage
-from ..training import TrainConfig
 from .compare import comparison_rows, interleaved_speed
 from .config import DistillConfig
 from .losses import HiddenStateLoss, RelationLoss, SoftTargetLoss

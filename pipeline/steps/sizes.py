@@ -12,9 +12,9 @@ import transformers
 from accelerate import init_empty_weights
 from transformers import AutoConfig, AutoModel, PretrainedConfig
 
-from .hub import hub_reachable
-from .records import RunRecord
-from .runs import model_dir
+from ..harness.hub import hub_reachable
+from ..harness.records import RunRecord
+from ..harness.runs import model_dir
 from .pretraining.bilm import BILM_PRESETS, BiLMConfig
 
 # name -> (hub id, the same architecture from its paper's hyperparameters)

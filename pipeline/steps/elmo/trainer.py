@@ -8,17 +8,16 @@ import numpy as np
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from ..data import Task, joined_texts
-from ..evaluation import mcnemar, score
-from ..finetuning import train_and_record
-from ..models import LoadedModel
+from ...harness.data import Task, joined_texts
+from ...harness.evaluation import mcnemar, score
+from ...harness.finetuning import train_and_record
+from ...harness.models import LoadedModel
+from ...harness.records import RunRecord
+from ...harness.reports import mix_weights_plot
+from ...harness.runs import Run, RunOptions, read_predictions
+from ...harness.stages import Stage, run_stage
+from ...harness.training import TrainConfig
 from ..ngrams import NgramConfig, build_linear
-from ..predictor import read_predictions
-from ..records import RunRecord
-from ..runs import Run, RunOptions
-from ..reports import mix_weights_plot
-from ..stages import Stage, run_stage
-from ..training import TrainConfig
 from .features import ElmoSpec, Encoder, FeatureCollator, cached_features, feature_cache
 from .model import build_classifier, mix_summary
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...harness.errors import check_options
 from ..augmentation import AUGMENTATIONS
-from ..errors import check_options
 
 
 @dataclass

@@ -21,11 +21,11 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
                           DataCollatorForPermutationLanguageModeling)
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
-from ..errors import UsageError, check_options
-from ..hub import hub_reachable
-from ..models import (PRESETS, LoadedModel, count_parameters, load_tokenizer, override_dropout, preset_config,
+from ...harness.errors import UsageError, check_options
+from ...harness.hub import hub_reachable
+from ...harness.models import (PRESETS, LoadedModel, count_parameters, load_tokenizer, override_dropout, preset_config,
                       resolve_name, train_tokenizer)
-from ..training import Validation
+from ...harness.training import Validation
 from .bilm import BILM_PRESETS, BiLMCollator, BiLMConfig, BiLMForLanguageModeling, word_inputs
 
 

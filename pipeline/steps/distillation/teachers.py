@@ -13,16 +13,16 @@ from accelerate import Accelerator
 from transformers import AutoConfig, DataCollatorWithPadding, PretrainedConfig
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
-from ..config import flat_config
-from ..data import DataSpec, Task, encode_rows
-from ..errors import UsageError
-from ..evaluation import predict_rows
-from ..finetuning import FINETUNE_OPTIONS, fine_tune
-from ..hub import hub_reachable
-from ..models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
-from ..records import RunRecord, read_record
-from ..runs import RECORD, RunOptions, model_dir
-from ..training import TrainConfig
+from ...harness.config import flat_config
+from ...harness.data import DataSpec, Task, encode_rows
+from ...harness.errors import UsageError
+from ...harness.evaluation import predict_rows
+from ...harness.finetuning import FINETUNE_OPTIONS, fine_tune
+from ...harness.hub import hub_reachable
+from ...harness.models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
+from ...harness.records import RunRecord, read_record
+from ...harness.runs import RECORD, RunOptions, model_dir
+from ...harness.training import TrainConfig
 
 
 @dataclass
