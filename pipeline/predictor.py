@@ -21,6 +21,7 @@ from .steps.ngrams import FastTextClassifier
 from .steps.recurrent import RecurrentClassifier
 from .steps.word2vec import VectorClassifier, load_sklearn
 
+
 @dataclass
 class Predictor:
     label_names: list[str]
@@ -42,12 +43,11 @@ def _torch_kind(model_class) -> Callable[[Path, int], Callable[[list[str]], np.n
     return load
 
 
-# How each kind of model a run saves (the record's model["class"]) becomes texts -> probabilities.
+# How each kind of model a run saves (the record's model["class"]) becomes texts -> probabilities. Models
+# the project defines are keyed by their class name, which `harness.models.describe_model` records.
 MODEL_KINDS: dict[str, Callable[[Path, int], Callable[[list[str]], np.ndarray]]] = {
     "transformers": _torch_kind(AutoModelForSequenceClassification),
-    "RecurrentClassifier": _torch_kind(RecurrentClassifier),
-    "FastTextClassifier": _torch_kind(FastTextClassifier),
-    "ELMoClassifier": _torch_kind(ELMoClassifier),
+    **{kind.__name__: _torch_kind(kind) for kind in (RecurrentClassifier, FastTextClassifier, ELMoClassifier)},
     "sklearn": lambda folder, max_length: load_sklearn(folder / "pipeline.skops").predict_proba,
     "word2vec": lambda folder, max_length: VectorClassifier.load(folder).predict_proba,
 }
@@ -68,7 +68,11 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
                              f"{', '.join(EXPORTS)}")
         logits = onnx_predictor(path, load_tokenizer(str(folder)), max_length=max_length)
         return Predictor(labels, lambda texts: _softmax(logits(texts)), record)
-    return Predictor(labels, MODEL_KINDS[record.model.get("class", "transformers")](folder, max_length), record)
+    kind = record.model.get("class", "transformers")
+    if kind not in MODEL_KINDS:
+        raise UsageError(f"run '{run_dir}' holds a model of kind '{kind}', which this version cannot load "
+                         f"(it loads {', '.join(MODEL_KINDS)})")
+    return Predictor(labels, MODEL_KINDS[kind](folder, max_length), record)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

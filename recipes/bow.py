@@ -18,8 +18,8 @@ from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.evaluation import evaluate_texts
 from pipeline.harness.finetuning import train_and_record
-from pipeline.harness.models import LoadedModel, train_tokenizer
-from pipeline.steps.ngrams import FastTextClassifier, NgramConfig, build_linear, linear_parameters
+from pipeline.harness.models import LoadedModel, describe_model, train_tokenizer
+from pipeline.steps.ngrams import FastTextClassifier, NgramConfig, build_linear, describe_linear
 from pipeline.harness.records import build_record, finish_run
 from pipeline.harness.runs import RunOptions, start_run
 from pipeline.harness.reports import markdown_table, result_rows
@@ -41,10 +41,9 @@ def main() -> None:
         # 2a. fastText: word + hashed bigram embeddings, averaged, one linear layer; trained on the harness loop.
         tokenizer = train_tokenizer("wordlevel", train_texts, 50_000, "fasttext")
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
-        model = FastTextClassifier(len(tokenizer), len(task.label_names), ngram.embedding_dim, ngram.buckets,
-                                   dict(enumerate(task.label_names)))
-        info = {"name": "fasttext", "family": "fasttext", "class": "FastTextClassifier",
-                "parameters": sum(p.numel() for p in model.parameters())}
+        model = FastTextClassifier(len(tokenizer), len(task.label_names), embedding_dim=ngram.embedding_dim,
+                                   buckets=ngram.buckets, id2label=dict(enumerate(task.label_names)))
+        info = describe_model(model, name="fasttext", family="fasttext")
         encoded = encode(task, tokenizer, 512)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
@@ -57,8 +56,7 @@ def main() -> None:
         start = time.perf_counter()
         pipeline.fit(train_texts, np.asarray(task.splits["train"]["label"]))
         fit_seconds = time.perf_counter() - start
-        info = {"name": name, "family": "linear", "class": "sklearn", "parameters": linear_parameters(pipeline),
-                "vocabulary": len(pipeline.named_steps["vectorizer"].vocabulary_)}
+        info = describe_linear(pipeline, name=name)
 
         # 3. Evaluate on test, record the run with the fitted pipeline.
         metrics, predictions = evaluate_texts(pipeline.predict_proba, task, train_config.seed)

@@ -15,7 +15,7 @@ from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.errors import UsageError
 from pipeline.harness.finetuning import train_and_record
-from pipeline.harness.models import LoadedModel, train_tokenizer
+from pipeline.harness.models import LoadedModel, describe_model, train_tokenizer
 from pipeline.harness.runs import RunOptions, start_run
 from pipeline.steps.recurrent import RecurrentClassifier, embeddings_from_vectors
 from pipeline.harness.reports import markdown_table, result_rows
@@ -54,15 +54,16 @@ def main() -> None:
     vectors, coverage = None, None
     if rnn.vectors:
         vectors = load_vectors(rnn.vectors)
-    model = RecurrentClassifier(len(tokenizer), len(task.label_names), vectors.vector_size if vectors else rnn.embedding_dim,
-                                rnn.hidden_size, rnn.num_layers, rnn.cell, rnn.bidirectional,
-                                pad_token_id=tokenizer.pad_token_id, id2label=dict(enumerate(task.label_names)))
+    model = RecurrentClassifier(len(tokenizer), len(task.label_names),
+                                embedding_dim=vectors.vector_size if vectors else rnn.embedding_dim,
+                                hidden_size=rnn.hidden_size, num_layers=rnn.num_layers, cell=rnn.cell,
+                                bidirectional=rnn.bidirectional, pad_token_id=tokenizer.pad_token_id,
+                                id2label=dict(enumerate(task.label_names)))
     if vectors is not None:
         weight, coverage = embeddings_from_vectors(tokenizer, vectors)
         model.embedding.weight.data.copy_(weight)
-    info = {"name": f"{'bi' if rnn.bidirectional else ''}{rnn.cell}", "family": "rnn", "class": "RecurrentClassifier",
-            "parameters": sum(p.numel() for p in model.parameters()), "vocabulary": len(tokenizer),
-            "vectors": rnn.vectors, "vector_coverage": coverage}
+    info = describe_model(model, name=f"{'bi' if rnn.bidirectional else ''}{rnn.cell}", family="rnn",
+                          vocabulary=len(tokenizer), vectors=rnn.vectors, vector_coverage=coverage)
 
     # 3-4. Train on the harness loop, evaluate on test, record with the vocabulary.
     run = start_run(options, "rnn", parts=[info["name"], task.name], config=config, accelerator=accelerator)

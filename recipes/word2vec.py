@@ -49,9 +49,7 @@ def main() -> None:
     metrics, predictions = evaluate_texts(classifier.predict_proba, task, w2v.seed)
 
     # 5. Record the run with the vectors and the classifier.
-    info = {"name": f"word2vec-{name}-{w2v.weighting}", "family": "word2vec", "class": "word2vec",
-            "parameters": classifier.parameters(), "vocabulary": len(vectors.key_to_index),
-            "vector_size": vectors.vector_size}
+    info = classifier.describe(name=f"word2vec-{name}-{w2v.weighting}")
     record = build_record(run, task, recipe="word2vec", method="word2vec", model_info=info, metrics=metrics,
                           training=None, accelerator=accelerator, seed=w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)

@@ -317,9 +317,9 @@ def test_objective_trains_a_cut_student_on_relations_and_hidden_states():
     batch = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
              "labels": torch.tensor([1, 0]), "hard_weight": torch.ones(2),
              "teacher_logits": torch.randn(2, 1, 2)}
-    objective = DistillationObjective(SoftTargetLoss(), teacher=teacher.model.eval(),
-                                      hidden=HiddenStateLoss(student_width=128, teacher_width=128, alpha_cos=1.0),
-                                      relation=RelationLoss(relation_heads=2))
+    objective = DistillationObjective(SoftTargetLoss(), teacher=teacher.model.eval(), intermediate=(
+        ("hidden_states", HiddenStateLoss(student_width=128, teacher_width=128, alpha_cos=1.0)),
+        ("qkv", RelationLoss(relation_heads=2))))
     loss = objective(student, batch, 0.0)
     loss.backward()
     assert torch.isfinite(loss) and student.distilbert.transformer.layer[0].attention.q_lin.weight.grad is not None

@@ -1,6 +1,7 @@
 """The road's first steps: bag-of-words and n-grams, fastText, Word2Vec, RNN, and predicting with any run."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,19 @@ def test_predict_reads_arguments_files_and_stdin(road, tmp_path):
     assert len(rows) == 2 and set(rows[0]["probabilities"]) == {"negative", "positive"}
     by_stdin = subprocess.run(script, input="the plot was superb .\n", capture_output=True, text=True)
     assert by_stdin.stdout.split("\t")[0] == label
+
+
+def test_predict_names_a_model_kind_it_cannot_load(road, tmp_path, capsys):
+    """A run written by another version (a kind missing from MODEL_KINDS) is refused in one line."""
+    run = tmp_path / "foreign"
+    shutil.copytree(only_record(road / "bow")["run_dir"], run)
+    record = json.loads((run / "results.json").read_text())
+    record["model"]["class"] = "QuantumClassifier"
+    (run / "results.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert run_recipe("predict", [str(run), "the plot was superb ."]) == 2
+    err = capsys.readouterr().err
+    assert "kind 'QuantumClassifier', which this version cannot load" in err and "RecurrentClassifier" in err, err
 
 
 @pytest.mark.parametrize("recipe,args,message", [

@@ -68,10 +68,13 @@ def build_linear(config: NgramConfig, seed: int) -> Pipeline:
     return Pipeline([("vectorizer", vectorizer), ("classifier", classifier)])
 
 
-def linear_parameters(pipeline: Pipeline) -> int:
-    """The fitted coefficients and intercepts: what the model learned."""
+def describe_linear(pipeline: Pipeline, *, name: str) -> dict:
+    """What the run record keeps of a fitted pipeline; its parameters are the coefficients and intercepts
+    (what the model learned), its `class` the predictor's key for a skops pipeline."""
     classifier = pipeline.named_steps["classifier"]
-    return int(classifier.coef_.size + np.size(classifier.intercept_))
+    return {"name": name, "family": "linear", "class": "sklearn",
+            "parameters": int(classifier.coef_.size + np.size(classifier.intercept_)),
+            "vocabulary": len(pipeline.named_steps["vectorizer"].vocabulary_)}
 
 
 class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
@@ -81,7 +84,7 @@ class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
     hashed from consecutive word ids inside forward, so any word-level tokenizer feeds it.
     """
 
-    def __init__(self, vocab_size: int, num_labels: int, embedding_dim: int = 64, buckets: int = 20_000,
+    def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 64, buckets: int = 20_000,
                  id2label: dict | None = None):
         super().__init__()
         self.config = {"model_type": "fasttext", "num_labels": num_labels,

@@ -28,7 +28,7 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
     batches, in operations that export to ONNX.
     """
 
-    def __init__(self, vocab_size: int, num_labels: int, embedding_dim: int = 300, hidden_size: int = 300,
+    def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 300, hidden_size: int = 300,
                  num_layers: int = 1, cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.1,
                  pad_token_id: int = 0, id2label: dict | None = None):
         super().__init__()

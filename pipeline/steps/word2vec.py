@@ -155,8 +155,11 @@ class VectorClassifier:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return self.classifier.predict_proba(self.features(texts))
 
-    def parameters(self) -> int:
-        return int(self.vectors.vectors.size + self.classifier.coef_.size + self.classifier.intercept_.size)
+    def describe(self, *, name: str) -> dict:
+        """What the run record keeps: parameters are vectors plus classifier; `class` is the predictor's key."""
+        parameters = self.vectors.vectors.size + self.classifier.coef_.size + self.classifier.intercept_.size
+        return {"name": name, "family": "word2vec", "class": "word2vec", "parameters": int(parameters),
+                "vocabulary": len(self.vectors.key_to_index), "vector_size": self.vectors.vector_size}
 
     def save(self, folder: Path) -> None:
         """Formats that run no code on load: word2vec's binary format, skops, JSON."""

@@ -1,12 +1,14 @@
 """Reading a data set's raw splits: the built-in generator, a folder, files, or the hub; unlabelled text.
 
-Every source returns a DatasetDict keyed by split, columns as the files have them; adding a source
-is one more branch of `read_splits`.
+Every source returns a DatasetDict keyed by split, columns as the files have them, and the data
+set's name; adding a source is one entry in SOURCES.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import datasets
 from datasets import Dataset, DatasetDict
@@ -24,25 +26,49 @@ datasets.disable_progress_bars()
 
 
 def read_splits(spec: DataSpec) -> tuple[DatasetDict, str]:
-    """The raw splits `spec` names, and the data set's name."""
-    if spec.train_file or spec.validation_file or spec.test_file:
-        files = {s: f for s, f in [("train", spec.train_file), ("validation", spec.validation_file),
-                                   ("test", spec.test_file)] if f}
-        return read_files(files), Path(spec.train_file or next(iter(files.values()))).parent.name or "files"
-    if spec.dataset == "builtin":
-        return build_builtin(spec.data_seed), "builtin"
+    """The raw splits `spec` names, and the data set's name: read by the first source that takes it."""
+    return next(source for source in SOURCES.values() if source.takes(spec)).read(spec)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of data a user can name: whether a DataSpec names it, and how its raw splits are read."""
+
+    takes: Callable[[DataSpec], bool]
+    read: Callable[[DataSpec], tuple[DatasetDict, str]]
+
+
+def _named_files(spec: DataSpec) -> tuple[DatasetDict, str]:
+    files = {s: f for s, f in [("train", spec.train_file), ("validation", spec.validation_file),
+                               ("test", spec.test_file)] if f}
+    return read_files(files), Path(spec.train_file or next(iter(files.values()))).parent.name or "files"
+
+
+def _folder(spec: DataSpec) -> tuple[DatasetDict, str]:
     path = Path(spec.dataset)
-    if path.is_dir():
-        files = _files_in_folder(path)
-        if not files:
-            raise UsageError(f"folder '{path}' has no train/validation/test file ending in "
-                             f"{'/'.join(BUILDERS)}; name them e.g. train.csv and test.csv")
-        return read_files(files), path.resolve().name
-    if path.suffix in BUILDERS or path.exists():
-        if not path.exists():
-            raise UsageError(f"data file '{path}' does not exist; check the path")
-        return read_files({"train": str(path)}), path.stem
-    return _load_hub(spec), spec.dataset + (f"/{spec.dataset_config}" if spec.dataset_config else "")
+    files = _files_in_folder(path)
+    if not files:
+        raise UsageError(f"folder '{path}' has no train/validation/test file ending in "
+                         f"{'/'.join(BUILDERS)}; name them e.g. train.csv and test.csv")
+    return read_files(files), path.resolve().name
+
+
+def _file(spec: DataSpec) -> tuple[DatasetDict, str]:
+    path = Path(spec.dataset)
+    if not path.exists():
+        raise UsageError(f"data file '{path}' does not exist; check the path")
+    return read_files({"train": str(path)}), path.stem
+
+
+# Tried in this order; the hub takes any name the others do not.
+SOURCES: dict[str, Source] = {
+    "files": Source(lambda spec: bool(spec.train_file or spec.validation_file or spec.test_file), _named_files),
+    "builtin": Source(lambda spec: spec.dataset == "builtin", lambda spec: (build_builtin(spec.data_seed), "builtin")),
+    "folder": Source(lambda spec: Path(spec.dataset).is_dir(), _folder),
+    "file": Source(lambda spec: Path(spec.dataset).suffix in BUILDERS or Path(spec.dataset).exists(), _file),
+    "hub": Source(lambda spec: True, lambda spec: (
+        _load_hub(spec), spec.dataset + (f"/{spec.dataset_config}" if spec.dataset_config else ""))),
+}
 
 
 def _files_in_folder(folder: Path) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ...harness.errors import check_options
 from ..augmentation import AUGMENTATIONS
+from .losses import INTERMEDIATE_LOSSES
 
 
 @dataclass
@@ -78,4 +79,4 @@ class DistillConfig:
     @property
     def deep(self) -> bool:
         """Whether a loss needs the teacher's hidden states or attention (it then runs alongside the student)."""
-        return bool(self.alpha_cos or self.alpha_mse or self.alpha_relation)
+        return any(loss.active(self) for loss in INTERMEDIATE_LOSSES.values())

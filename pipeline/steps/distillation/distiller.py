@@ -26,7 +26,7 @@ from ...predictor import load_predictor
 from ..export import export_onnx, onnx_predictor
 from .compare import comparison_rows, interleaved_speed
 from .config import DistillConfig
-from .losses import HiddenStateLoss, RelationLoss, SoftTargetLoss
+from .losses import INTERMEDIATE_LOSSES, SoftTargetLoss
 from .objective import QKV_MODULES, DistillationObjective
 from .students import StudentRecipe, build_student, check_student, student_kind
 from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets
@@ -204,14 +204,9 @@ class Distiller:
                               alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard)
         if not settings.deep:
             return DistillationObjective(soft)
-        hidden = None
-        if settings.alpha_cos or settings.alpha_mse:
-            hidden = HiddenStateLoss(student_width=student.model.config.dim, teacher_width=teacher.config.hidden_size,
-                                     alpha_cos=settings.alpha_cos, alpha_mse=settings.alpha_mse)
-        relation = (RelationLoss(relation_heads=settings.relation_heads, alpha=settings.alpha_relation)
-                    if settings.alpha_relation else None)
-        return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), hidden=hidden,
-                                     relation=relation)
+        intermediate = tuple((loss.reads, loss.build(settings, student.model, teacher))
+                             for loss in INTERMEDIATE_LOSSES.values() if loss.active(settings))
+        return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), intermediate=intermediate)
 
     # 4. The comparison, measured on the saved distilled student and kept in its record.
     def _compare(self, student, record: RunRecord, folder: Path) -> None:

@@ -4,9 +4,14 @@
 - HiddenStateLoss: cosine / MSE between matched layers, through a learned projection where widths differ.
 - RelationLoss: MiniLM v2's self-attention relations (query-query, key-key, value-value of the last
   layer), split into the same number of relation heads on both sides, so head counts and widths may differ.
+
+Adding a loss on the student's insides is one entry in INTERMEDIATE_LOSSES (and its weight in config.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -116,3 +121,30 @@ class RelationLoss(nn.Module):
             kl = (log_teacher.exp() * (log_teacher - log_student)).masked_fill(~rows, 0.0).sum(-1)
             loss = loss + self.alpha * kl.sum() / (rows.sum() * self.relation_heads) / len(student_qkv)
         return loss
+
+
+@dataclass(frozen=True)
+class IntermediateLoss:
+    """A loss on the student's insides against the teacher's, which then runs alongside the student.
+
+    reads: what the loss compares, "hidden_states" (every layer's output) or "qkv" (the last layer's
+        query, key and value states); it is called as loss(student's, teacher's, attention_mask).
+    active: whether the run's settings (DistillConfig) switch it on.
+    build: (settings, student model, teacher model) -> the loss module.
+    """
+
+    reads: str
+    active: Callable[[object], bool]
+    build: Callable[[object, nn.Module, nn.Module], nn.Module]
+
+
+INTERMEDIATE_LOSSES: dict[str, IntermediateLoss] = {
+    "hidden_states": IntermediateLoss(
+        "hidden_states", lambda s: bool(s.alpha_cos or s.alpha_mse),
+        lambda s, student, teacher: HiddenStateLoss(student_width=student.config.dim,
+                                                    teacher_width=teacher.config.hidden_size,
+                                                    alpha_cos=s.alpha_cos, alpha_mse=s.alpha_mse)),
+    "relation": IntermediateLoss(
+        "qkv", lambda s: bool(s.alpha_relation),
+        lambda s, student, teacher: RelationLoss(relation_heads=s.relation_heads, alpha=s.alpha_relation)),
+}

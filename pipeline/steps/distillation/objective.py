@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ...harness.evaluation import MODEL_INPUTS
-from .losses import HiddenStateLoss, RelationLoss, SoftTargetLoss
+from .losses import SoftTargetLoss
 
 # Where the last layer's query/key/value projections live, per model type (for RelationLoss).
 QKV_MODULES = {
@@ -38,31 +38,36 @@ class DistillationObjective:
     Args:
         soft: the soft-target loss (with the gold labels where they exist).
         teacher: the teacher model, run alongside only when an intermediate loss needs its insides.
-        hidden: hidden-state loss (its projection is trained with the student: see `modules`).
-        relation: MiniLM-style self-attention relation loss.
+        intermediate: (what it reads, module) for each loss on the student's insides (INTERMEDIATE_LOSSES);
+            a module with parameters of its own (a projection) is trained with the student: see `modules`.
     """
 
     def __init__(self, soft: SoftTargetLoss, *, teacher: nn.Module | None = None,
-                 hidden: HiddenStateLoss | None = None, relation: RelationLoss | None = None):
-        self.soft, self.teacher, self.hidden, self.relation = soft, teacher, hidden, relation
+                 intermediate: tuple[tuple[str, nn.Module], ...] = ()):
+        self.soft, self.teacher, self.intermediate = soft, teacher, intermediate
+        self.reads = {reads for reads, _ in intermediate}
 
     @property
     def modules(self) -> tuple[nn.Module, ...]:
         """Loss modules with parameters of their own, to train alongside the student."""
-        return (self.hidden,) if self.hidden is not None and any(True for _ in self.hidden.parameters()) else ()
+        return tuple(module for _, module in self.intermediate if any(True for _ in module.parameters()))
+
+    def _run(self, model: nn.Module, inputs: dict):
+        """The model's output, and the last layer's query/key/value states when a loss reads them."""
+        with captured_qkv(model) if "qkv" in self.reads else nullcontext() as qkv:
+            out = model(**inputs, output_hidden_states="hidden_states" in self.reads or None)
+        return out, (qkv() if qkv else None)
 
     def __call__(self, model: nn.Module, batch: dict, progress: float) -> torch.Tensor:
         inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
-        with captured_qkv(model) if self.relation else nullcontext() as student_qkv:
-            out = model(**inputs, output_hidden_states=self.hidden is not None or None)
+        out, student_qkv = self._run(model, inputs)
         loss = self.soft(out.logits, batch["teacher_logits"], batch["labels"], batch["hard_weight"],
                          progress=progress)
-        if self.hidden is None and self.relation is None:
+        if not self.intermediate:
             return loss
-        with torch.no_grad(), captured_qkv(self.teacher) if self.relation else nullcontext() as teacher_qkv:
-            target = self.teacher(**inputs, output_hidden_states=self.hidden is not None or None)
-        if self.hidden is not None:
-            loss = loss + self.hidden(out.hidden_states, target.hidden_states, inputs["attention_mask"])
-        if self.relation is not None:
-            loss = loss + self.relation(student_qkv(), teacher_qkv(), inputs["attention_mask"])
+        with torch.no_grad():
+            target, teacher_qkv = self._run(self.teacher, inputs)
+        sides = {"hidden_states": (out.hidden_states, target.hidden_states), "qkv": (student_qkv, teacher_qkv)}
+        for reads, module in self.intermediate:
+            loss = loss + module(*sides[reads], inputs["attention_mask"])
         return loss

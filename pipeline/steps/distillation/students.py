@@ -19,7 +19,8 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, DistilB
 
 from ...harness.errors import UsageError
 from ...harness.hub import hub_reachable
-from ...harness.models import PRESETS, LoadedModel, ModelSpec, count_parameters, load_model, train_tokenizer
+from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters, describe_model, load_model,
+                               train_tokenizer)
 from ..recurrent import RecurrentClassifier
 
 
@@ -48,8 +49,8 @@ def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
     model = RecurrentClassifier(len(tokenizer), len(recipe.label_names), pad_token_id=tokenizer.pad_token_id,
                                 id2label=dict(enumerate(recipe.label_names)))
-    return LoadedModel(model, tokenizer, {"kind": "bilstm", "class": "RecurrentClassifier", "family": "bilstm",
-                                          "vocab_size": len(tokenizer)})
+    return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
+                                                        vocab_size=len(tokenizer)))
 
 
 def parse_layer_map(text: str | None, teacher_layers: int) -> list[int]:

@@ -12,6 +12,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ...harness.models import count_parameters, describe_model
 from ..pretraining.bilm import BiLMConfig, BiLMInputs
 from .mix import ScalarMix
 
@@ -38,7 +39,7 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
     own inputs (input_ids, attention_mask, and char_ids for the biLM or token_type_ids for BERT).
     """
 
-    def __init__(self, encoder_config: dict, num_labels: int, mix: str = "learned", layer_norm: bool = False,
+    def __init__(self, encoder_config: dict, num_labels: int, *, mix: str = "learned", layer_norm: bool = False,
                  hidden_size: int = 128, dropout: float = 0.5, id2label: dict | None = None):
         super().__init__()
         config = dict(encoder_config)
@@ -99,11 +100,10 @@ def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, d
     model = ELMoClassifier(encoder.model.config.to_dict(), len(label_names), mix=mix, layer_norm=layer_norm,
                            hidden_size=hidden_size, dropout=dropout, id2label=dict(enumerate(label_names)))
     model.encoder.load_state_dict(encoder.model.state_dict())
-    total = sum(p.numel() for p in model.parameters())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    info = {"name": f"{encoder.info['encoder']}, {mix} mix", "family": "elmo", "class": "ELMoClassifier",
-            "parameters": total, "trained_parameters": trained, "frozen_parameters": total - trained,
-            **encoder.info}
+    info = describe_model(model, name=f"{encoder.info['encoder']}, {mix} mix", family="elmo",
+                          trained_parameters=trained, frozen_parameters=count_parameters(model) - trained,
+                          **encoder.info)
     return model, info
 
 

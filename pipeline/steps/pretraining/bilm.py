@@ -43,7 +43,7 @@ PUBLISHED_PARAMETERS = {"elmo-small": 13.6e6, "elmo-medium": 28.0e6, "elmo-origi
 class BiLMConfig(PretrainedConfig):
     model_type = "nlp-road-bilm"
 
-    def __init__(self, vocab_size: int = 8000, token_representation: str = "char", char_embedding_dim: int = 16,
+    def __init__(self, *, vocab_size: int = 8000, token_representation: str = "char", char_embedding_dim: int = 16,
                  filters: list | None = None, n_highway: int = 1, max_characters_per_token: int = 50,
                  word_embedding_dim: int = 128, projection_dim: int = 128, lstm_dim: int = 1024, n_layers: int = 2,
                  dropout: float = 0.1, pad_token_id: int = 0, **kwargs):
