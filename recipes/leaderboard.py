@@ -1,8 +1,10 @@
-"""The leaderboard of every run: one table per data set version, built only from run records.
+"""The leaderboard of every run: one table per test set, and a multi-task board across them, built only from records.
 
     python recipes/leaderboard.py [--runs outputs] [--out outputs/reports] [--predictions DIR]
 
-Runs of one config that differ only by seed become one row: mean +- std of the test accuracy.
+Runs of one config that differ only by seed become one row: mean +- std of the test accuracy. When the
+runs cover two or more test sets, the multi-task board sets them side by side, GLUE-style: one row per
+model and method, one column per test set with its main metric, and the average.
 """
 
 import argparse
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from pipeline.harness.config import run_cli
 from pipeline.harness.errors import UsageError
+from pipeline.harness.multitask import board_csv, board_html, board_markdown, board_plot, multitask_board
 from pipeline.harness.records import find_records
 from pipeline.harness.runs import PREDICTIONS
 from pipeline.harness.reports import leaderboard, leaderboard_csv, leaderboard_html, leaderboard_markdown, leaderboard_plot
@@ -44,6 +47,14 @@ def main() -> None:
             if source.is_file():
                 shutil.copyfile(source, target / f"{record.run_id}.tsv")
     print(leaderboard_markdown(tables) + f"\nwritten: {out}/leaderboard.{{md,csv,json,html,png}}")
+    if len(tables) > 1:
+        board = multitask_board(records)
+        (out / "multitask.md").write_text(board_markdown(board))
+        (out / "multitask.json").write_text(json.dumps(board, indent=2) + "\n")
+        board_csv(board, out / "multitask.csv")
+        board_plot(board, out / "multitask.png")
+        (out / "multitask.html").write_text(board_html(board, out / "multitask.png"))
+        print("\n" + board_markdown(board) + f"\nwritten: {out}/multitask.{{md,csv,json,html,png}}")
 
 
 if __name__ == "__main__":

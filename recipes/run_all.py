@@ -1,14 +1,15 @@
-"""The whole road on one data set: every recipe, for several seeds, then the leaderboard and the size report.
+"""The whole road on one or more data sets: every recipe, for several seeds, then the leaderboards and the size report.
 
 bag-of-words and n-grams, fastText, Word2Vec, a BiLSTM, ELMo (a scalar mix over a frozen biLM pretrained
 here), fine-tuned transformers (BERT, GPT-2 and XLNet each from scratch and after pretraining with its own
 objective) and a distilled student.
 
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
-    python recipes/run_all.py --dataset ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
+    python recipes/run_all.py --datasets ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
+    python recipes/run_all.py --datasets builtin ../shared/data/sst2 ../shared/data/mrpc ../shared/data/ag_news
 
-Every step trains on the same labelled rows (1,000 by default), so one leaderboard table holds them
-all. Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
+Every step trains on the same labelled rows (1,000 by default), so one leaderboard table per data set
+holds them all; with several data sets, the multi-task board sets them side by side (GLUE-style). Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
 finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
 """
 
@@ -41,7 +42,8 @@ def python(recipe: str, args: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="builtin")
+    parser.add_argument("--datasets", "--dataset", nargs="+", default=["builtin"],
+                        help="data sets to run the road on, one after the other (names as recipes take them)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--max_train_samples", type=int, default=1000,
                         help="labelled rows for every step (distillation's transfer set gets the rest, unlabelled)")
@@ -64,12 +66,21 @@ def main() -> None:
     parser.add_argument("--output_dir", default="outputs")
     args = parser.parse_args()
 
-    data = ["--dataset", args.dataset, "--output_dir", args.output_dir]
+    for dataset in args.datasets:
+        road(dataset, args)
+    reports = str(Path(args.output_dir) / "reports")
+    for recipe in ("leaderboard", "params_report"):
+        python(recipe, ["--runs", args.output_dir, "--out", reports])
+
+
+def road(dataset: str, args: argparse.Namespace) -> None:
+    """Every step on one data set, for every seed."""
+    data = ["--dataset", dataset, "--output_dir", args.output_dir]
     data += ["--max_train_samples", str(args.max_train_samples)]
     data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
-    corpus = args.pretrain_corpus or ("builtin" if args.dataset == "builtin" else None)
+    corpus = args.pretrain_corpus or ("builtin" if dataset == "builtin" else None)
     if args.pretrain and not corpus:
-        print("run_all: no pretraining rows (give --pretrain_corpus with unlabelled text for this data set)")
+        print(f"run_all: no pretraining rows for {dataset} (give --pretrain_corpus with unlabelled text)")
     for seed in args.seeds:
         s = ["--seed", str(seed)]
         launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
@@ -103,9 +114,6 @@ def main() -> None:
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(TrainConfig.learning_rate),
                            "--epochs", str(args.student_epochs), *s])
-    reports = str(Path(args.output_dir) / "reports")
-    for recipe in ("leaderboard", "params_report"):
-        python(recipe, ["--runs", args.output_dir, "--out", reports])
 
 
 if __name__ == "__main__":

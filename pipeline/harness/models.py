@@ -76,6 +76,17 @@ PRESETS: dict[str, Preset] = {
     "xlnet-tiny": Preset("XLNet, 2 layers, 128 wide, from scratch", tokenizer="unigram", config=lambda v: transformers.XLNetConfig(
         vocab_size=v, d_model=128, n_layer=2, n_head=2, d_inner=512)),
 }
+# The block FSDP shards as one unit, by model type, where transformers' class does not name it in
+# `_no_split_modules` (BERT and GPT-2 do; XLNet and DistilBERT do not).
+TRANSFORMER_LAYERS = {"xlnet": ["XLNetLayer"], "distilbert": ["TransformerBlock"]}
+
+
+def transformer_layers(model) -> list[str]:
+    """The module classes FSDP's transformer-based wrapping makes one unit each, for any family."""
+    return list(getattr(model, "_no_split_modules", None) or
+                TRANSFORMER_LAYERS.get(getattr(getattr(model, "config", None), "model_type", None), []))
+
+
 DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "dropout",
                 "attention_dropout", "seq_classif_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop",
                 "summary_first_dropout", "activation_dropout")
@@ -134,6 +145,13 @@ def weights_digest(folder: Path) -> str:
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def describe_model(model, *, name: str, family: str, **more) -> dict:
+    """What a run records of a torch model it built itself: `class` is the key the predictor loads it by
+    (pipeline/predictor.py:MODEL_KINDS), so no recipe spells it by hand."""
+    return {"name": name, "family": family, "class": type(model).__name__,
+            "parameters": count_parameters(model), **more}
 
 
 def resolve_name(name: str) -> str:
@@ -205,13 +223,19 @@ def override_dropout(config: PretrainedConfig, value: float | None) -> None:
             setattr(config, key, value)
 
 
-def _wordpiece(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
-    """BERT's: WordPiece, lower-cased, [CLS] A [SEP] B [SEP]."""
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+def _bert_words(model, trainer, texts: list[str]) -> Tokenizer:
+    """BERT's lower-casing and word splitting in front of `model`, trained on `texts`."""
+    tok = Tokenizer(model)
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                                             show_progress=False))
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
+def _wordpiece(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
+    """BERT's: WordPiece, lower-cased, [CLS] A [SEP] B [SEP]."""
+    tok = _bert_words(models.WordPiece(unk_token="[UNK]"), trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=specials, show_progress=False), texts)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
@@ -221,12 +245,8 @@ def _wordpiece(texts: list[str], vocab_size: int, specials: list[str]) -> Tokeni
 
 def _wordlevel(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:
     """Whole words, for recurrent models and the biLM."""
-    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(texts, trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                                             show_progress=False))
-    return tok
+    return _bert_words(models.WordLevel(unk_token="[UNK]"), trainers.WordLevelTrainer(
+        vocab_size=vocab_size, special_tokens=specials, show_progress=False), texts)
 
 
 def _bpe(texts: list[str], vocab_size: int, specials: list[str]) -> Tokenizer:

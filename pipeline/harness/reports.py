@@ -90,20 +90,25 @@ def leaderboard(records: list[RunRecord]) -> list[dict]:
     return sorted(out, key=lambda t: t["dataset"])
 
 
+def model_name(record: RunRecord) -> str:
+    """A row's model as people know it: a distilled student names its teacher, a fine-tune its pretraining."""
+    if "pretraining" in record.model:
+        pretraining = record.model["pretraining"]
+        return f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']})"
+    model = record.model.get("name", "?")
+    if record.method == "distill":
+        return f"{model} (from {record.config.get('teacher', ['?'])[0]})"
+    return model
+
+
 def _row(group: list[RunRecord]) -> dict:
     first = group[0]
     accuracy = np.array([r.metrics["accuracy"] for r in group])
     phenomena = {p: float(np.mean([r.metrics["per_phenomenon"][p] for r in group]))
                  for p in first.metrics.get("per_phenomenon", {})}
     retention = [r.extra["retention"] for r in group if r.extra.get("retention") is not None]
-    model = first.model.get("name", "?")
-    if first.method == "distill":
-        model = f"{model} (from {first.config.get('teacher', ['?'])[0]})"
-    if "pretraining" in first.model:
-        pretraining = first.model["pretraining"]
-        model = f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']})"
     return {
-        "model": model, "method": first.method, "parameters": first.parameters, "size_mb": first.size_mb,
+        "model": model_name(first), "method": first.method, "parameters": first.parameters, "size_mb": first.size_mb,
         "training_rows": first.task.get("sizes", {}).get("train"), "data_version": first.task["fingerprint"][:8],
         "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else None,
         "seeds": sorted(r.seed for r in group),
@@ -194,10 +199,39 @@ def html_page(title: str, markdown_tables: list[tuple[str, list[dict], list[str]
         data = base64.b64encode(image.read_bytes()).decode()
         body.append(f'<img alt="accuracy against parameters" src="data:image/png;base64,{data}">')
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-             "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}"
+             "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee;cursor:pointer}"
+             "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
              "td:nth-child(2),td:nth-child(3){text-align:left}img{max-width:100%}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+            f"<style>{style}</style></head><body>{''.join(body)}<script>{SORTING}</script></body></html>\n")
+
+
+# Click a column's heading to sort every row by it (again: the other way); `page.html#sort=4-desc` opens
+# the page sorted by column 4 (counted from 0), descending. A cell sorts by the first number it shows;
+# blank cells go last either way.
+SORTING = """
+function sortTable(table, column, descending) {
+  const body = table.tBodies[0];
+  const key = row => {
+    const text = row.cells[column].textContent.replace(/,/g, '').trim();
+    const number = parseFloat(text);
+    return text === '' ? null : isNaN(number) ? text.toLowerCase() : number;
+  };
+  const rows = Array.from(body.rows).map(row => [key(row), row]);
+  rows.sort(([a], [b]) => {
+    if (a === null || b === null) return (a === null) - (b === null);
+    if (typeof a !== typeof b) return typeof a === 'number' ? -1 : 1;
+    return (a < b ? -1 : a > b ? 1 : 0) * (descending ? -1 : 1);
+  });
+  rows.forEach(([, row]) => body.appendChild(row));
+  table.querySelectorAll('th').forEach((th, i) =>
+    th.setAttribute('aria-sort', i === column ? (descending ? 'descending' : 'ascending') : 'none'));
+}
+document.querySelectorAll('table').forEach(table => table.querySelectorAll('th').forEach((th, column) =>
+  th.addEventListener('click', () => sortTable(table, column, th.getAttribute('aria-sort') === 'ascending'))));
+const asked = location.hash.match(/^#sort=(\\d+)(-desc)?$/);
+if (asked) document.querySelectorAll('table').forEach(table => sortTable(table, Number(asked[1]), !!asked[2]));
+"""
 
 
 def leaderboard_html(tables: list[dict], image: Path | None) -> str:

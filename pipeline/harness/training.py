@@ -21,13 +21,14 @@ from typing import Callable
 import numpy as np
 import torch
 from accelerate import Accelerator, load_checkpoint_in_model
-from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, DistributedType, ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
+from .models import transformer_layers
 from .evaluation import MAIN_METRIC, predict, score
 from .runs import CHECKPOINTS
 
@@ -210,6 +211,9 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     eval_loader = make_loader(validation_set.select(length_order(validation_set)), config.eval_batch_size,
                               collate=collate, seed=config.seed)
     trainable = [model, *extra_modules]
+    fsdp = accelerator.state.fsdp_plugin if accelerator.distributed_type == DistributedType.FSDP else None
+    if fsdp is not None and not fsdp.transformer_cls_names_to_wrap:  # each family's own layers, one unit each
+        fsdp.transformer_cls_names_to_wrap = transformer_layers(model)
     # The fused kernel updates every tensor in one pass (the default loops over them in Python).
     raw_optimizer = torch.optim.AdamW(_parameter_groups(trainable, config.weight_decay), lr=config.learning_rate,
                                       fused=True)

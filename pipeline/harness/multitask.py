@@ -1,0 +1,157 @@
+"""The multi-task board, GLUE-style: one row per model and method, one column per test set, and the average.
+
+A row is one config with its data options set aside (the same recipe, method and settings run on
+several data sets); a column is one test set (its evaluation fingerprint), scored by its main metric.
+Seeds of a (row, test set) are averaged, and the spread is shown where there is more than one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .data import DataSpec  # noqa: E402
+from .records import RunRecord  # noqa: E402
+from .reports import html_page, markdown_table, model_name  # noqa: E402
+from .runs import NOT_HASHED  # noqa: E402
+
+# A test set's score, as GLUE computes it: the mean of these metrics. Matched on the data set's name;
+# every other test set is scored by accuracy.
+GLUE_METRICS = {"mrpc": ("f1", "accuracy"), "qqp": ("f1", "accuracy"), "cola": ("matthews_correlation",)}
+SHORT = {"f1": "F1", "accuracy": "acc", "matthews_correlation": "MCC"}
+# What names a row apart from the data: the data options, the seed, and options that do not change results.
+NOT_A_ROW = {f.name for f in fields(DataSpec)} | NOT_HASHED | {"seed"}
+
+
+def task_metrics(name: str) -> tuple[str, ...]:
+    for key, metrics in GLUE_METRICS.items():
+        if key in name.lower():
+            return metrics
+    return ("accuracy",)
+
+
+def metric_value(record: RunRecord, metric: str) -> float:
+    """`f1` is GLUE's: the F1 of the positive class (the second label) of a binary task."""
+    if metric == "f1":
+        return record.metrics["per_class"][record.task["label_names"][-1]]["f1"]
+    return record.metrics[metric]
+
+
+def multitask_board(records: list[RunRecord]) -> dict:
+    """{"tasks": [{name, fingerprint, metrics}], "rows": [...]}, rows ranked by their average over every task."""
+    tasks: dict[str, dict] = {}
+    groups: dict[tuple, dict] = {}
+    for record in records:
+        if "accuracy" not in record.metrics:  # a pretraining: no test set
+            continue
+        task = record.task.get("evaluation_fingerprint") or record.task["fingerprint"]
+        tasks.setdefault(task, {"name": record.task["name"], "fingerprint": task,
+                                "metrics": list(task_metrics(record.task["name"]))})
+        config = json.dumps({k: v for k, v in record.config.items() if k not in NOT_A_ROW}, sort_keys=True, default=str)
+        groups.setdefault((record.recipe, record.method, config), {}).setdefault(task, {}).setdefault(record.seed, record)
+    ordered = sorted(tasks.values(), key=lambda t: (t["name"], t["fingerprint"]))
+    names = [t["name"] for t in ordered]
+    for task in ordered:  # two test sets of one name: told apart by their fingerprints
+        task["column"] = task["name"] if names.count(task["name"]) == 1 else f"{task['name']} {task['fingerprint'][:8]}"
+    rows = [_row(by_task, tasks) for by_task in groups.values()]
+    rows.sort(key=lambda r: (r["average"] is None, -(r["average"] or 0), -len(r["scores"]), r["model"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return {"tasks": ordered, "rows": rows}
+
+
+def _row(by_task: dict[str, dict[int, RunRecord]], tasks: dict[str, dict]) -> dict:
+    everything = [r for seeds in by_task.values() for r in seeds.values()]
+    first = everything[0]
+    scores = {}
+    for task, seeds in by_task.items():
+        metrics = {m: [metric_value(r, m) for r in seeds.values()] for m in tasks[task]["metrics"]}
+        per_seed = np.mean(list(metrics.values()), axis=0)  # the task's score of each seed
+        scores[task] = {"score": float(per_seed.mean()),
+                        "std": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else None,
+                        "metrics": {m: float(np.mean(v)) for m, v in metrics.items()}, "seeds": sorted(seeds)}
+    complete = len(scores) == len(tasks)
+    return {"model": model_name(first), "method": first.method, "recipe": first.recipe,
+            "parameters": int(np.mean([r.parameters for r in everything])),
+            "samples_per_second": float(np.mean([r.metrics["speed"]["samples_per_second"] for r in everything])),
+            "scores": scores,
+            "average": float(np.mean([s["score"] for s in scores.values()])) if complete else None,
+            "runs": sorted(r.run_id for r in everything)}
+
+
+def _cell(score: dict | None) -> str:
+    if score is None:
+        return ""
+    shown = "/".join(f"{v:.4f}" for v in score["metrics"].values())
+    n = len(score["seeds"])
+    return shown + (f" ± {score['std']:.4f} (n={n})" if n > 1 else "")
+
+
+def _shown(board: dict) -> tuple[list[dict], list[str]]:
+    columns = {t["fingerprint"]: f"{t['column']} ({'/'.join(SHORT[m] for m in t['metrics'])})" for t in board["tasks"]}
+    rows = [{"#": row["rank"], "model": row["model"], "method": row["method"],
+             **{columns[task]: _cell(row["scores"].get(task)) for task in columns},
+             "average": f"{row['average']:.4f}" if row["average"] is not None else "",
+             "parameters": f"{row['parameters']:,}", "samples/s": f"{row['samples_per_second']:.0f}"}
+            for row in board["rows"]]
+    return rows, ["#", "model", "method", *columns.values(), "average", "parameters", "samples/s"]
+
+
+def board_markdown(board: dict) -> str:
+    rows, columns = _shown(board)
+    note = ("Each task's score is its main metric (accuracy; F1/accuracy for MRPC and QQP, averaged into the "
+            "score, as GLUE does), mean over seeds; the average is over every task, blank where a row misses one.")
+    return f"## Multi-task board ({len(board['tasks'])} test sets)\n\n{note}\n\n" + markdown_table(rows, columns) + "\n"
+
+
+def board_html(board: dict, image: Path | None) -> str:
+    return html_page("nlp-road multi-task board", [("Multi-task board (click a heading to sort)", *_shown(board))],
+                     image)
+
+
+def board_csv(board: dict, path: Path) -> None:
+    per_task = [(t, f"{t['column']}") for t in board["tasks"]]
+    columns = ["rank", "model", "method", "recipe", "parameters", "samples_per_second", "average"]
+    for task, name in per_task:
+        columns += [name, f"{name}_std", *(f"{name}_{m}" for m in task["metrics"]), f"{name}_seeds"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        for row in board["rows"]:
+            line = {c: row[c] for c in columns[:7]}
+            for task, name in per_task:
+                score = row["scores"].get(task["fingerprint"])
+                if score:
+                    line.update({name: score["score"], f"{name}_std": score["std"], f"{name}_seeds": len(score["seeds"]),
+                                 **{f"{name}_{m}": v for m, v in score["metrics"].items()}})
+            writer.writerow(line)
+
+
+def board_plot(board: dict, path: Path) -> None:
+    """A heat map: models down, test sets and the average across, each cell's score written in it."""
+    columns = [t["column"] for t in board["tasks"]] + ["average"]
+    values = np.array([[row["scores"][t["fingerprint"]]["score"] if t["fingerprint"] in row["scores"] else np.nan
+                        for t in board["tasks"]] + [np.nan if row["average"] is None else row["average"]]
+                       for row in board["rows"]], dtype=float).reshape(len(board["rows"]), len(columns))
+    figure, axis = plt.subplots(figsize=(1.6 * len(columns) + 4, 0.38 * len(board["rows"]) + 1.6))
+    image = axis.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto", vmin=np.nanmin(values, initial=1),
+                        vmax=np.nanmax(values, initial=0))
+    for (i, j), value in np.ndenumerate(values):
+        if not np.isnan(value):
+            axis.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=7,
+                      color="white" if value < np.nanmean(values) else "black")
+    axis.set_xticks(range(len(columns)), columns, fontsize=8)
+    axis.set_yticks(range(len(board["rows"])), [f"{r['model']} ({r['method']})" for r in board["rows"]], fontsize=7)
+    axis.xaxis.tick_top()
+    figure.colorbar(image, ax=axis, label="score (main metric)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
