@@ -87,7 +87,7 @@ def _row(by_task: dict[str, dict[int, RunRecord]], tasks: dict[str, dict]) -> di
             "runs": sorted(r.run_id for r in everything)}
 
 
-def _cell(score: dict | None) -> str:
+def _score_cell(score: dict | None) -> str:
     if score is None:
         return ""
     shown = "/".join(f"{v:.4f}" for v in score["metrics"].values())
@@ -98,9 +98,9 @@ def _cell(score: dict | None) -> str:
 def _shown(board: dict) -> tuple[list[dict], list[str]]:
     columns = {t["fingerprint"]: f"{t['column']} ({'/'.join(SHORT[m] for m in t['metrics'])})" for t in board["tasks"]}
     rows = [{"#": row["rank"], "model": row["model"], "method": row["method"],
-             **{columns[task]: _cell(row["scores"].get(task)) for task in columns},
+             **{columns[task]: _score_cell(row["scores"].get(task)) for task in columns},
              "average": f"{row['average']:.4f}" if row["average"] is not None else "",
-             "parameters": f"{row['parameters']:,}", "samples/s": f"{row['samples_per_second']:.0f}"}
+             "parameters": f"{row['parameters']:,}", "samples/s": f"{row['samples_per_second']:,.0f}"}
             for row in board["rows"]]
     return rows, ["#", "model", "method", *columns.values(), "average", "parameters", "samples/s"]
 
@@ -118,7 +118,7 @@ def board_html(board: dict, image: Path | None) -> str:
 
 
 def board_csv(board: dict, path: Path) -> None:
-    per_task = [(t, f"{t['column']}") for t in board["tasks"]]
+    per_task = [(t, t["column"]) for t in board["tasks"]]
     columns = ["rank", "model", "method", "recipe", "parameters", "samples_per_second", "average"]
     for task, name in per_task:
         columns += [name, f"{name}_std", *(f"{name}_{m}" for m in task["metrics"]), f"{name}_seeds"]
