@@ -9,7 +9,8 @@ objective) and a distilled student.
     python recipes/run_all.py --datasets builtin ../shared/data/sst2 ../shared/data/mrpc ../shared/data/ag_news
 
 Every step trains on the same labelled rows (1,000 by default), so one leaderboard table per data set
-holds them all; with several data sets, the multi-task board sets them side by side (GLUE-style). Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
+holds them all; with several data sets, the multi-task board sets them side by side (GLUE-style).
+Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
 finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
 """
 

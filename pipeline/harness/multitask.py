@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from .data import DataSpec  # noqa: E402
 from .records import RunRecord  # noqa: E402
-from .reports import html_page, markdown_table, model_name  # noqa: E402
+from .reports import html_page, markdown_table, model_name, test_set  # noqa: E402
 from .runs import NOT_HASHED  # noqa: E402
 
 # A test set's score, as GLUE computes it: the mean of these metrics. Matched on the data set's name;
@@ -50,9 +50,9 @@ def multitask_board(records: list[RunRecord]) -> dict:
     tasks: dict[str, dict] = {}
     groups: dict[tuple, dict] = {}
     for record in records:
-        if "accuracy" not in record.metrics:  # a pretraining: no test set
+        task = test_set(record)
+        if task is None:
             continue
-        task = record.task.get("evaluation_fingerprint") or record.task["fingerprint"]
         tasks.setdefault(task, {"name": record.task["name"], "fingerprint": task,
                                 "metrics": list(task_metrics(record.task["name"]))})
         config = json.dumps({k: v for k, v in record.config.items() if k not in NOT_A_ROW}, sort_keys=True, default=str)
@@ -118,17 +118,17 @@ def board_html(board: dict, image: Path | None) -> str:
 
 
 def board_csv(board: dict, path: Path) -> None:
-    per_task = [(t, t["column"]) for t in board["tasks"]]
-    columns = ["rank", "model", "method", "recipe", "parameters", "samples_per_second", "average"]
-    for task, name in per_task:
-        columns += [name, f"{name}_std", *(f"{name}_{m}" for m in task["metrics"]), f"{name}_seeds"]
+    """Full precision: per task its score, spread, each metric and how many seeds."""
+    summary = ["rank", "model", "method", "recipe", "parameters", "samples_per_second", "average"]
+    columns = summary + [f"{t['column']}{suffix}" for t in board["tasks"]
+                         for suffix in ("", "_std", *(f"_{m}" for m in t["metrics"]), "_seeds")]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
         for row in board["rows"]:
-            line = {c: row[c] for c in columns[:7]}
-            for task, name in per_task:
-                score = row["scores"].get(task["fingerprint"])
+            line = {c: row[c] for c in summary}
+            for task in board["tasks"]:
+                score, name = row["scores"].get(task["fingerprint"]), task["column"]
                 if score:
                     line.update({name: score["score"], f"{name}_std": score["std"], f"{name}_seeds": len(score["seeds"]),
                                  **{f"{name}_{m}": v for m, v in score["metrics"].items()}})

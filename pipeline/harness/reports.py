@@ -60,6 +60,13 @@ def comparison_table(rows: list[dict]) -> str:
     return markdown_table(shown, list(shown[0]))
 
 
+def test_set(record: RunRecord) -> str | None:
+    """The fingerprint of the test set a record was scored on (None for a pretraining, which has none)."""
+    if "accuracy" not in record.metrics:
+        return None
+    return record.task.get("evaluation_fingerprint") or record.task["fingerprint"]  # older records: the data's
+
+
 def leaderboard(records: list[RunRecord]) -> list[dict]:
     """One table per test set (its texts, labels and label names), whatever data each run trained on.
 
@@ -68,11 +75,11 @@ def leaderboard(records: list[RunRecord]) -> list[dict]:
     """
     tables: dict[str, dict] = {}
     for record in records:
-        if "accuracy" not in record.metrics:  # a pretraining: no test set to rank it on
+        key = test_set(record)
+        if key is None:
             continue
-        task = record.task
-        key = task.get("evaluation_fingerprint") or task["fingerprint"]  # records from before the column
-        table = tables.setdefault(key, {"dataset": task["name"], "fingerprint": key, "groups": {}, "duplicates": 0})
+        table = tables.setdefault(key, {"dataset": record.task["name"], "fingerprint": key, "groups": {},
+                                        "duplicates": 0})
         config = {k: v for k, v in record.config.items() if k != "seed"}
         group = table["groups"].setdefault((record.recipe, record.method,
                                             json.dumps(config, sort_keys=True, default=str)), {})

@@ -31,6 +31,7 @@ from pipeline.harness.data import DataSpec, encode, load_task  # noqa: E402
 from pipeline.harness.evaluation import evaluate_test, mcnemar  # noqa: E402
 from pipeline.harness.models import ModelSpec, load_model  # noqa: E402
 from pipeline.harness.training import TrainConfig, classification_validation, make_accelerator, train  # noqa: E402
+from pipeline.steps.pretraining.pretrainer import finished_pretraining  # noqa: E402
 
 PRETRAIN = ["--objective", "mlm"]
 
@@ -54,13 +55,10 @@ class MeanReadout(nn.Module):
 
 
 def pretrained_run(output_dir: str) -> str:
-    """The default MLM pretraining's run folder (run first if --output_dir has none finished)."""
-    found = sorted(p for p in Path(output_dir).glob("pretrain-mlm-bert-tiny-builtin-*") if (p / "results.json").is_file())
-    if not found:
-        subprocess.run([sys.executable, str(ROOT / "recipes" / "pretrain.py"), *PRETRAIN, "--output_dir", output_dir],
-                       cwd=ROOT, check=True)
-        found = sorted(Path(output_dir).glob("pretrain-mlm-bert-tiny-builtin-*"))
-    return str(found[-1])
+    """The default MLM pretraining's run folder: pretrain.py reuses a finished run of that config, or makes it."""
+    args = [*PRETRAIN, "--output_dir", output_dir]
+    subprocess.run([sys.executable, str(ROOT / "recipes" / "pretrain.py"), *args], cwd=ROOT, check=True)
+    return finished_pretraining(args).run_dir
 
 
 def fine_tune(source: str, readout: str, *, rows: int, epochs: int, learning_rate: float, seed: int):

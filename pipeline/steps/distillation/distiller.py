@@ -202,10 +202,10 @@ class Distiller:
         settings, teacher = self.settings, self.teachers[0].loaded.model
         soft = SoftTargetLoss(temperature=settings.temperature, temperature_end=settings.temperature_end,
                               alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard)
-        if not settings.deep:
-            return DistillationObjective(soft)
         intermediate = tuple((loss.reads, loss.build(settings, student.model, teacher))
                              for loss in INTERMEDIATE_LOSSES.values() if loss.active(settings))
+        if not intermediate:  # soft targets only: the teacher's logits are cached, the teacher need not run
+            return DistillationObjective(soft)
         return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), intermediate=intermediate)
 
     # 4. The comparison, measured on the saved distilled student and kept in its record.

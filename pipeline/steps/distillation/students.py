@@ -104,8 +104,9 @@ def _cut(source: LoadedModel, recipe: StudentRecipe, init: str) -> LoadedModel:
     layers = parse_layer_map(recipe.layer_map, source.model.config.num_hidden_layers)
     tokenizer = copy.deepcopy(source.tokenizer)
     tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
-    return LoadedModel(extract_student(source.model, layers), tokenizer,
-                       {"kind": "distil", "family": "distilbert", "layer_map": layers, "init": init})
+    student = extract_student(source.model, layers)
+    return LoadedModel(student, tokenizer, {"kind": "distil", "family": "distilbert", "layer_map": layers,
+                                            "init": init, "parameters": count_parameters(student)})
 
 
 def _cut_pretrained(recipe: StudentRecipe) -> LoadedModel:
@@ -167,6 +168,4 @@ def check_student(name: str, teacher_config, layer_map: str | None) -> None:
 def build_student(kind: StudentKind, recipe: StudentRecipe, *, seed: int, from_teacher: bool = False) -> LoadedModel:
     """The student, built afresh from `seed`, so every row of the comparison starts from the same weights."""
     set_seed(seed)
-    loaded = (kind.from_teacher if from_teacher else kind.build)(recipe)
-    loaded.info.update(parameters=count_parameters(loaded.model))
-    return loaded
+    return (kind.from_teacher if from_teacher else kind.build)(recipe)

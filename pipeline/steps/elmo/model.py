@@ -12,7 +12,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ...harness.models import count_parameters, describe_model
+from ...harness.models import describe_model
 from ..pretraining.bilm import BiLMConfig, BiLMInputs
 from .mix import ScalarMix
 
@@ -102,8 +102,8 @@ def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, d
     model.encoder.load_state_dict(encoder.model.state_dict())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     info = describe_model(model, name=f"{encoder.info['encoder']}, {mix} mix", family="elmo",
-                          trained_parameters=trained, frozen_parameters=count_parameters(model) - trained,
-                          **encoder.info)
+                          trained_parameters=trained, **encoder.info)
+    info["frozen_parameters"] = info["parameters"] - trained
     return model, info
 
 
