@@ -8,10 +8,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification
 
 from .harness.errors import UsageError
 from .harness.evaluation import model_predictor
+from .harness.heads import load_classifier
 from .harness.models import load_tokenizer
 from .harness.records import RunRecord, read_record
 from .harness.runs import RECORD, model_dir
@@ -29,11 +29,11 @@ class Predictor:
     record: RunRecord
 
 
-def _torch_kind(model_class) -> Callable[[Path, int], Callable[[list[str]], np.ndarray]]:
+def _torch_kind(from_pretrained: Callable) -> Callable[[Path, int], Callable[[list[str]], np.ndarray]]:
     """A torch model saved with save_pretrained (safetensors), fed by its folder's tokenizer."""
 
     def load(folder: Path, max_length: int) -> Callable[[list[str]], np.ndarray]:
-        model = model_class.from_pretrained(folder)
+        model = from_pretrained(folder)
         tokenizer = load_tokenizer(str(folder))
         if hasattr(model, "text_inputs"):  # models that read more than token ids (the biLM reads characters)
             tokenizer = model.text_inputs(tokenizer)
@@ -46,8 +46,8 @@ def _torch_kind(model_class) -> Callable[[Path, int], Callable[[list[str]], np.n
 # How each kind of model a run saves (the record's model["class"]) becomes texts -> probabilities. Models
 # the project defines are keyed by their class name, which `harness.models.describe_model` records.
 MODEL_KINDS: dict[str, Callable[[Path, int], Callable[[list[str]], np.ndarray]]] = {
-    "transformers": _torch_kind(AutoModelForSequenceClassification),
-    **{kind.__name__: _torch_kind(kind) for kind in (RecurrentClassifier, FastTextClassifier, ELMoClassifier)},
+    "transformers": _torch_kind(load_classifier),  # with the read-out its config names (harness/heads.py)
+    **{kind.__name__: _torch_kind(kind.from_pretrained) for kind in (RecurrentClassifier, FastTextClassifier, ELMoClassifier)},
     "sklearn": lambda folder, max_length: load_sklearn(folder / "pipeline.skops").predict_proba,
     "word2vec": lambda folder, max_length: VectorClassifier.load(folder).predict_proba,
 }

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.harness.heads import FAMILY
 from pipeline.steps.pretraining.objectives import OBJECTIVES
 from pipeline.steps.pretraining.pretrainer import finished_pretraining
 from pipeline.harness.training import TrainConfig
@@ -107,8 +108,10 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
                 launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs)])
                 continue
-            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
-            if model not in args.finetune_models:
+            # Both read the tokens the way this pretraining informs (a masked LM: their mean, not BERT's [CLS]).
+            readout = OBJECTIVES[objective].readout
+            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3", "--pooling", readout]
+            if model not in args.finetune_models or readout != FAMILY:
                 launch("finetune", [*tune, "--model", model])
             launch("finetune", [*tune, "--model", pretrained])
         # The teacher's fine-tune options are the ones above, so distillation finds that run and reuses it.

@@ -212,5 +212,33 @@ def test_transfer_set_drops_texts_the_data_already_has(tmp_path):
                                   teacher_embeddings=None, seed=0)
     assert transfer.sources["left-out train rows"] == len(task.left_out) > 0
     assert transfer.sources[str(tmp_path / "u.txt")] == 2  # 'row 1' and 'test a' are already in the data
-    assert "fresh one" in transfer.texts and "test a" not in transfer.texts
-    assert not set(transfer.texts) & set(task.splits["train"]["text"])
+    texts = [text for text, _ in transfer.inputs]
+    assert "fresh one" in texts and "test a" not in texts
+    assert not set(texts) & set(task.splits["train"]["text"])
+
+
+def test_on_sentence_pairs_the_distiller_trains_and_labels_both_sentences(tmp_path):
+    """MRPC-like data: the left-out train rows join the transfer set as pairs, and the rows the teacher labels
+    and the student trains on carry the second sentence, as the test rows do."""
+    from types import SimpleNamespace
+
+    from pipeline.steps.distillation.config import DistillConfig
+    from pipeline.steps.distillation.distiller import Distiller
+    from pipeline.steps.distillation.transfer import build_transfer_set
+
+    rows = "".join(f"first {i},second {i},{i % 2}\n" for i in range(40))
+    (tmp_path / "train.csv").write_text("sentence1,sentence2,label\n" + rows)
+    (tmp_path / "test.csv").write_text("sentence1,sentence2,label\nfirst 1,second 1,1\ntest a,test b,0\n")
+    spec = DataSpec(dataset=str(tmp_path), max_train_samples=20)
+    task = load_task(spec)
+    assert task.is_pair
+    transfer = build_transfer_set(task, spec, DistillConfig(), teacher_tokenizer=SimpleNamespace(mask_token="[MASK]"),
+                                  teacher_embeddings=None, seed=0)
+    assert transfer.sources["left-out train rows"] == len(transfer.inputs) > 0
+    assert all(text.replace("first", "second") == pair for text, pair in transfer.inputs)
+    assert ("first 1", "second 1") not in transfer.inputs  # a test pair stays out
+    distiller = object.__new__(Distiller)
+    distiller.task, distiller.transfer = task, transfer
+    trained = distiller._rows()
+    assert len(trained) == 20 + len(transfer.inputs)
+    assert [(a.replace("first", "second")) for a in trained["text"]] == trained["text_pair"]

@@ -1,3 +1,4 @@
+import copy
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from datasets import Dataset
 from conftest import ROOT, launch, run_recipe, start
 from safetensors.torch import load_file
 from pipeline.steps.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
-from pipeline.steps.distillation.students import extract_student, parse_layer_map
+from pipeline.steps.distillation.students import check_student, extract_student, parse_layer_map
 from pipeline.steps.distillation.teachers import Teacher, soft_targets
 from pipeline.harness.errors import UsageError
 from pipeline.harness.models import ModelSpec, load_model
@@ -76,6 +77,14 @@ def test_hard_term_skips_augmented_rows_and_teachers_are_averaged():
 @pytest.fixture(scope="module")
 def minilm():
     return load_model(ModelSpec(model="minilm"), LABELS)
+
+
+def test_a_distil_cut_needs_a_teacher_that_reads_cls_as_distilbert_does(minilm):
+    config = copy.deepcopy(minilm.model.config)
+    config.classifier_pooling = "mean"
+    with pytest.raises(UsageError, match="reads the mean of its tokens"):
+        check_student("distil", config, None)
+    check_student("distil", minilm.model.config, None)  # MiniLM's own head reads [CLS]: fine
 
 
 def test_extracted_student_copies_the_chosen_teacher_layers(minilm):
@@ -224,6 +233,7 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     (["--alpha_cos", "1"], "need a transformer student"),
     (["--student", "distil", "--alpha_relation", "1", "--relation_heads", "5"], "does not divide"),
     (["--teacher_epochs", "0"], "--teacher_epochs must be at least 1"),
+    (["--student", "distil", "--pooling", "mean"], "does not apply to --student distil"),
 ])
 def test_bad_options_fail_before_the_teacher_trains(tmp_path, capsys, args, message):
     out = tmp_path / "out"

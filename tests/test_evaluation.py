@@ -33,3 +33,23 @@ def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_size():
     lo2, hi2 = bootstrap_interval(large)
     assert hi2 - lo2 < (hi - lo) / 3
     assert lo2 < 0.8 < hi2
+
+
+def test_a_predictor_reads_a_joined_sentence_pair_as_the_pair_it_was_trained_on():
+    """Predictors take one string per row (joined_texts: 'a ||| b'); a transformer must see the pair it was
+    trained on (encode_rows: [CLS] a [SEP] b [SEP] with token types), not one sentence with '|||' in it."""
+    import torch
+
+    from pipeline.harness.evaluation import model_predictor
+    from pipeline.harness.models import ModelSpec, load_model
+
+    texts = ["the plot was thin", "the plot had little to it", "a gripping film", "it kept me watching"] * 5
+    loaded = load_model(ModelSpec(model="bert-tiny", dropout=0.0), ["different", "same"], texts)
+    model, tokenizer = loaded.model.eval(), loaded.tokenizer
+    predict = model_predictor(model, tokenizer, torch.device("cpu"), 64)
+    firsts, seconds = ["the plot was thin", "a gripping film"], ["the plot had little to it", "it kept me watching"]
+    with torch.no_grad():
+        pairs = model(**tokenizer(firsts, seconds, padding=True, return_tensors="pt")).logits.numpy()
+    np.testing.assert_allclose(predict([f"{a} ||| {b}" for a, b in zip(firsts, seconds)]), pairs, atol=1e-5)
+    np.testing.assert_allclose(predict(firsts)[:1], model(**tokenizer(firsts[:1], return_tensors="pt")).logits.detach().numpy(),
+                               atol=1e-5)

@@ -143,6 +143,8 @@ BAD = [
     (["--max_train_samples", "0"], "--max_train_samples must be at least 1"),
     (["--mixed_precision", "fp8"], "choose no, fp16 or bf16"),
     (["--max_length", "0"], "--max_length must be at least 2"),
+    (["--pooling", "max"], "--pooling 'max': choose family, mean"),
+    (["--model", "gpt2-tiny", "--pooling", "mean"], "--pooling mean is not offered for 'gpt2-tiny'"),
 ]
 
 

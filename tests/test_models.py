@@ -58,6 +58,32 @@ def test_local_directory_round_trip(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_a_mean_read_out_is_saved_with_the_model_and_comes_back_with_it(tmp_path):
+    """--pooling mean gives a BERT a head on its mean token state; the folder it saves loads with that head,
+    and asking for the family's head gets BERT's [CLS] classifier over the same body."""
+    first = load_model(ModelSpec(model="bert-tiny", pooling="mean", dropout=0.0), LABELS, TEXTS)
+    assert type(first.model).__name__ == "BertForSequenceClassificationMeanPooled"
+    assert first.info["pooling"] == "mean" and first.model.bert.pooler is None
+    first.model.save_pretrained(tmp_path)
+    first.tokenizer.save_pretrained(tmp_path)
+    again = load_model(ModelSpec(model=str(tmp_path), dropout=0.0), LABELS)
+    assert type(again.model) is type(first.model) and again.info["pooling"] == "mean"
+    batch = first.tokenizer(TEXTS[:3], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(again.model.eval()(**batch).logits, first.model.eval()(**batch).logits)
+    family = load_model(ModelSpec(model=str(tmp_path), pooling="family"), LABELS)
+    assert type(family.model).__name__ == "BertForSequenceClassification" and "pooling" not in family.info
+    assert torch.equal(family.model.bert.embeddings.word_embeddings.weight,
+                       first.model.bert.embeddings.word_embeddings.weight)
+
+
+def test_a_read_out_a_family_does_not_offer_is_refused():
+    with pytest.raises(UsageError, match="--pooling mean is not offered for 'gpt2-tiny'"):
+        load_model(ModelSpec(model="gpt2-tiny", pooling="mean"), LABELS, TEXTS)
+    with pytest.raises(UsageError, match="choose family, mean"):
+        ModelSpec(pooling="max")
+
+
 def test_unknown_model_without_network_fails_fast(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.time()

@@ -9,6 +9,7 @@ from accelerate import init_empty_weights
 from safetensors.torch import load_file
 
 from conftest import crashed_copy, run_recipe
+from test_road import assert_predictions_survive_reload
 from pipeline.harness.models import PRESETS, ModelSpec, load_model, train_tokenizer
 from pipeline.harness.records import read_record
 from pipeline.harness.reports import leaderboard
@@ -64,8 +65,12 @@ def test_a_pretraining_run_fine_tunes_like_any_model(pretrained, objective, mode
     record = record_of(tmp_path, "finetune-*")
     assert record["model"]["pretraining"]["objective"] == objective
     assert record["model"]["pretraining"]["model"] == model
+    # A masked LM never trains BERT's [CLS]: its saved config asks for the mean read-out, and the fine-tune has it.
+    pooled = ", mean-pooled" if objective == "mlm" else ""
+    assert record["model"].get("pooling") == ("mean" if objective == "mlm" else None)
     (table,) = leaderboard([read_record(record["run_dir"])])  # the row says what the model was pretrained with, and on what
-    assert table["rows"][0]["model"] == f"{model} ({objective}-pretrained on builtin)"
+    assert table["rows"][0]["model"] == f"{model} ({objective}-pretrained on builtin){pooled}"
+    assert_predictions_survive_reload(record)  # the predictor loads the head the run trained
     # The transformer body came from the pretraining: its embeddings are the saved ones.
     saved = load_file(Path(run) / "model" / "model.safetensors")
     tuned = load_file(Path(record["run_dir"]) / "model" / "model.safetensors")
@@ -130,11 +135,12 @@ def test_corpus_from_a_text_file_and_a_column(tmp_path, capsys):
         assert record_of(out, "pretrain-*")["task"]["sizes"] == {"train": 270, "held_out": 30}
 
 
-@pytest.mark.parametrize("preset", [name for name, p in PRESETS.items()])
-def test_a_padded_batch_gives_each_sentence_its_own_logits(preset):
+@pytest.mark.parametrize("preset,pooling", [(name, None) for name in PRESETS] + [("bert-tiny", "mean")])
+def test_a_padded_batch_gives_each_sentence_its_own_logits(preset, pooling):
     """Every family reads its batch the way its hub tokenizer pads it: GPT-2 pads with end-of-text on the
-    right and reads the last real token, XLNet pads on the left and reads its last token."""
-    loaded = load_model(ModelSpec(model=preset, dropout=0.0), ["negative", "positive"], SENTENCES * 10)
+    right and reads the last real token, XLNet pads on the left and reads its last token; the mean read-out
+    leaves padding out."""
+    loaded = load_model(ModelSpec(model=preset, dropout=0.0, pooling=pooling), ["negative", "positive"], SENTENCES * 10)
     model, tokenizer = loaded.model.eval(), loaded.tokenizer
     if loaded.info["family"] == "gpt2":
         assert tokenizer.pad_token == tokenizer.eos_token and tokenizer.padding_side == "right"

@@ -11,13 +11,14 @@ from .records import RunRecord
 from .runs import model_dir
 
 
-def pretrained_writer(model, tokenizer, record: RunRecord, card: Callable[[RunRecord], ModelCard] | None = None
-                      ) -> Callable[[Path], None]:
+def pretrained_writer(model, tokenizer, record: RunRecord, *, state_dict: dict | None = None,
+                      card: Callable[[RunRecord], ModelCard] | None = None) -> Callable[[Path], None]:
     """What a model folder holds for transformers-style models: save_pretrained, tokenizer, model card
-    (a classifier's unless `card` says otherwise)."""
+    (a classifier's unless `card` says otherwise). `state_dict`: the weights in full where the model is
+    sharded across processes (TrainResult.state_dict), so the main process saves all of them."""
 
     def write(folder: Path) -> None:
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, state_dict=state_dict or None)
         tokenizer.save_pretrained(folder)
         (card or model_card)(record).save(folder / "README.md")
 

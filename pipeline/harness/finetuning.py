@@ -66,7 +66,8 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
                           training=training, accelerator=accelerator, seed=train_config.seed, **extra)
     if accelerator.is_main_process:
         finish_run(run, record, predictions=predictions, label_names=task.label_names,
-                   write=pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record),
+                   write=pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record,
+                                           state_dict=training.state_dict),
                    finish=finish)
     if not train_config.keep_checkpoints:
         remove_checkpoints(run.dir, accelerator)

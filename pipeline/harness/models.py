@@ -19,10 +19,10 @@ from typing import Callable
 import transformers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
-from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig,
-                          PreTrainedModel, PreTrainedTokenizerFast)
+from transformers import AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 
 from .errors import UsageError, check_options
+from .heads import FAMILY, POOLINGS, load_classifier, new_classifier, readout, set_readout
 from .hub import hub_reachable
 from .records import read_record
 from .runs import RECORD, model_dir
@@ -41,9 +41,15 @@ class ModelSpec:
     dropout: float | None = field(default=None, metadata={"help": "Override every dropout probability "
                                                                   "(0 makes training deterministic across devices)."})
     vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of tokenizers trained for scratch presets."})
+    pooling: str | None = field(default=None, metadata={
+        "help": f"The classifier's read-out: {FAMILY} (the family's own: BERT's [CLS], GPT-2's and XLNet's last "
+                "token) or mean (the mean of the token states, BERT family; what a masked LM's pretraining "
+                "informs). Default: the one the model was saved with, else the family's."})
 
     def __post_init__(self):
         check_options([
+            (self.pooling is None or self.pooling in POOLINGS,
+             f"--pooling {self.pooling!r}: choose {', '.join(POOLINGS)}"),
             (self.max_length >= 2, f"--max_length must be at least 2 (got {self.max_length})"),
             (self.dropout is None or 0 <= self.dropout < 1, f"--dropout must be in [0, 1) (got {self.dropout})"),
             (self.vocab_size >= 16, f"--vocab_size must be at least 16 (got {self.vocab_size})"),
@@ -112,13 +118,16 @@ def load_model(spec: ModelSpec, label_names: list[str], train_texts: list[str] |
             config = preset_config(preset, tokenizer)
             config.update(labels)
             override_dropout(config, spec.dropout)
-            loaded = LoadedModel(AutoModelForSequenceClassification.from_config(config), tokenizer, {})
+            set_readout(config, spec.pooling, spec.model)
+            loaded = LoadedModel(new_classifier(config), tokenizer, {})
         loaded.info.update(kind="preset", preset=spec.model, description=preset.description)
     else:
         loaded = _from_pretrained(resolve_name(spec.model), spec, labels)
         loaded.info.update(_pretraining(spec.model))
     loaded.info.update(name=spec.model, family=loaded.model.config.model_type,
                        parameters=count_parameters(loaded.model))
+    if readout(loaded.model.config) != FAMILY:
+        loaded.info["pooling"] = readout(loaded.model.config)
     return loaded
 
 
@@ -199,8 +208,8 @@ def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
         labels["id2label"].values())
     config.update(labels)
     override_dropout(config, spec.dropout)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        name, config=config, ignore_mismatched_sizes=not same_labels, **options)
+    set_readout(config, spec.pooling, spec.model)
+    model = load_classifier(name, config, ignore_mismatched_sizes=not same_labels, **options)
     tokenizer = load_tokenizer(name, **options)
     model.config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(model, tokenizer, {"kind": "local" if local else "hub", "source": name})

@@ -98,14 +98,16 @@ def leaderboard(records: list[RunRecord]) -> list[dict]:
 
 
 def model_name(record: RunRecord) -> str:
-    """A row's model as people know it: a distilled student names its teacher, a fine-tune its pretraining."""
+    """A row's model as people know it: a distilled student names its teacher, a fine-tune its pretraining,
+    and a classifier read-out other than its family's own is named (heads.READOUTS)."""
+    pooled = f", {record.model['pooling']}-pooled" if "pooling" in record.model else ""
     if "pretraining" in record.model:
         pretraining = record.model["pretraining"]
-        return f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']})"
+        return f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']}){pooled}"
     model = record.model.get("name", "?")
     if record.method == "distill":
-        return f"{model} (from {record.config.get('teacher', ['?'])[0]})"
-    return model
+        return f"{model} (from {record.config.get('teacher', ['?'])[0]}){pooled}"
+    return model + pooled
 
 
 def _row(group: list[RunRecord]) -> dict:

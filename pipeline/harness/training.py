@@ -190,6 +190,9 @@ class TrainResult:
     steps: int
     epoch_seconds: list[float]
     losses: list[float]  # training loss of every optimizer step, for the loss curve
+    # The best weights in full, gathered however the model is sharded (FSDP, ZeRO-3): what save_pretrained
+    # writes on the main process. Without sharding these are the model's own tensors, not a copy.
+    state_dict: dict = field(default_factory=dict, repr=False)
 
 
 def train(model, train_set, validation_set, *, collate: Callable, config: TrainConfig, accelerator: Accelerator,
@@ -299,10 +302,36 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     if config.report_to:
         accelerator.end_training()
     accelerator.wait_for_everyone()
-    unwrapped = accelerator.unwrap_model(model)
-    load_checkpoint_in_model(unwrapped, str(checkpoints / "best"))
+    restore_weights(accelerator, model, checkpoints / "best")
     return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
-                       state["epoch_seconds"], state["losses"])
+                       state["epoch_seconds"], state["losses"], accelerator.get_state_dict(model))
+
+
+def restore_weights(accelerator: Accelerator, model, folder: Path) -> None:
+    """Weights saved by `accelerator.save_model` (one full copy) back into the prepared `model`, on every process.
+
+    Under FSDP2 the main process reads them and torch broadcasts each shard to its owner; under ZeRO-3
+    the partitions are gathered, loaded on the main process and scattered again. These two paths follow
+    torch's and DeepSpeed's documented APIs and have not run here (no GPU: README, "Scaling out").
+    """
+    unwrapped = accelerator.unwrap_model(model)
+    if accelerator.is_fsdp2:
+        from safetensors.torch import load_file
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+        full = ({k: v for f in sorted(folder.glob("*.safetensors")) for k, v in load_file(f).items()}
+                if accelerator.is_main_process else {})
+        set_model_state_dict(unwrapped, full, options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True,
+                                                                        strict=False))
+    elif (accelerator.distributed_type == DistributedType.DEEPSPEED
+          and accelerator.deepspeed_config["zero_optimization"]["stage"] == 3):
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters(list(unwrapped.parameters()), modifier_rank=0):
+            if accelerator.is_main_process:
+                load_checkpoint_in_model(unwrapped, str(folder))
+    else:
+        load_checkpoint_in_model(unwrapped, str(folder))
 
 
 def remove_checkpoints(run_dir: Path, accelerator: Accelerator) -> None:

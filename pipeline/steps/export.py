@@ -15,6 +15,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..harness.data.encoding import tokenize_texts
+
 EXPORTS = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 INPUTS = ("input_ids", "attention_mask")
 
@@ -61,7 +63,8 @@ def onnx_predictor(path: Path, tokenizer, *, max_length: int, threads: int | Non
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(texts: list[str]) -> np.ndarray:
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+        batch = tokenize_texts(tokenizer, texts, padding=True, truncation=True, max_length=max_length,
+                               return_tensors="np")
         return session.run(["logits"], {name: batch[name].astype(np.int64) for name in INPUTS})[0]
 
     return run

@@ -49,7 +49,8 @@ def load_task(spec: DataSpec) -> Task:
         train = splits["train"].shuffle(seed=spec.data_seed)
         kept = min(spec.max_train_samples, len(train))
         splits["train"] = train.select(range(kept))
-        left_out = joined_texts(train.select(range(kept, len(train)))) if kept < len(train) else []
+        rest = train.select(range(kept, len(train))) if kept < len(train) else train.select([])
+        left_out = list(zip(rest["text"], rest["text_pair"] if pair else [None] * len(rest)))
     if spec.max_eval_samples:
         for split in ("validation", "test"):
             splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from datasets import Dataset, DatasetDict
+from transformers import PreTrainedTokenizerBase
+
+PAIR_SEPARATOR = " ||| "
 
 
 def encode(task, tokenizer, max_length: int) -> DatasetDict:
@@ -39,7 +42,16 @@ def token_counts(rows: Dataset) -> np.ndarray:
 
 
 def joined_texts(rows: Dataset) -> list[str]:
-    """One string per row, for models that read a single text (a pair is joined by ' ||| ')."""
+    """One string per row, for models that read a single text and for predictors (a pair is joined by ' ||| ')."""
     if "text_pair" in rows.column_names:
-        return [f"{a} ||| {b}" for a, b in zip(rows["text"], rows["text_pair"])]
+        return [f"{a}{PAIR_SEPARATOR}{b}" for a, b in zip(rows["text"], rows["text_pair"])]
     return list(rows["text"])
+
+
+def tokenize_texts(tokenizer, texts: list[str], **options):
+    """A tokenizer's batch for texts as predictors take them: sentence pairs joined by joined_texts are split
+    back and encoded as pairs, the way encode_rows gave them to the model in training."""
+    parts = [text.split(PAIR_SEPARATOR, 1) for text in texts]
+    if isinstance(tokenizer, PreTrainedTokenizerBase) and texts and all(len(p) == 2 for p in parts):
+        return tokenizer([a for a, _ in parts], [b for _, b in parts], **options)
+    return tokenizer(texts, **options)

@@ -52,7 +52,8 @@ class Task:
     is_pair: bool
     fingerprint: str
     source: dict
-    left_out: list[str] = field(default_factory=list)  # train texts that --max_train_samples left out
+    # Train inputs that --max_train_samples left out: (text, text_pair), the pair None for single texts.
+    left_out: list[tuple[str, str | None]] = field(default_factory=list)
 
     def describe(self) -> dict:
         """The part of a run record that identifies the data; `evaluation_fingerprint` is the test split's alone."""

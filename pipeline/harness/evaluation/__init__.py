@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 from torch.utils.data import DataLoader
 
 METRICS = Path(__file__).parent / "metrics"
-from ..data.encoding import joined_texts, length_order
+from ..data.encoding import joined_texts, length_order, tokenize_texts
 
 MAIN_METRIC = "accuracy"
 # What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.
@@ -124,8 +124,8 @@ def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int, 
         order = np.argsort([len(text) for text in texts], kind="stable")
         chunks = []
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer([texts[i] for i in order[start:start + batch_size]], padding=True, truncation=True,
-                              max_length=max_length, return_tensors="pt")
+            batch = tokenize_texts(tokenizer, [texts[i] for i in order[start:start + batch_size]], padding=True,
+                                   truncation=True, max_length=max_length, return_tensors="pt")
             inputs = {k: v.to(device) for k, v in batch.items() if k in MODEL_INPUTS}
             chunks.append(model(**inputs).logits.float().cpu())
         logits = torch.cat(chunks).numpy()

@@ -17,6 +17,7 @@ from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts
 from ...harness.errors import UsageError
 from ...harness.evaluation import evaluate_test, model_predictor, score
 from ...harness.finetuning import train_and_record
+from ...harness.heads import FAMILY
 from ...harness.models import CACHE, ModelSpec
 from ...harness.records import RunRecord
 from ...harness.runs import Run, RunOptions, folder_size_mb, model_dir, read_predictions
@@ -71,8 +72,14 @@ class Distiller:
             raise UsageError("--augment works on single-sentence data sets; this one has sentence pairs")
         if settings.augment and not settings.augment_copies:
             raise UsageError("--augment needs --augment_copies of at least 1")
+        if settings.unlabeled_file and task.is_pair:
+            raise UsageError("--unlabeled_file gives single texts, and this data set has sentence pairs; its "
+                             "left-out train pairs make the transfer set (--max_train_samples)")
         if settings.unlabeled_file and not Path(settings.unlabeled_file).is_file():
             raise UsageError(f"--unlabeled_file '{settings.unlabeled_file}' does not exist; check the path")
+        if settings.student == "distil" and self.model_spec.pooling not in (None, FAMILY):
+            raise UsageError(f"--pooling {self.model_spec.pooling} does not apply to --student distil: the DistilBERT "
+                             "it cuts reads [CLS], as its teacher does")
         plans = [plan_teacher(name, task.label_names) for name in settings.teacher]
         lead = plans[0].config
         check_student(settings.student, lead, settings.layer_map)
@@ -129,10 +136,13 @@ class Distiller:
         return self.transfer
 
     def _rows(self) -> Dataset:
-        """Labelled rows, then transfer rows (label 0 as a placeholder: their hard weight is 0)."""
-        labelled = self.task.splits["train"].select_columns(["text", "label"])
-        transfer = Dataset.from_dict({"text": self.transfer.texts, "label": [0] * len(self.transfer.texts)},
-                                     features=labelled.features)
+        """Labelled rows, then transfer rows (label 0 as a placeholder: their hard weight is 0); with
+        `text_pair` on sentence-pair data, so that teacher and student read what the test gives them."""
+        pair = self.task.is_pair
+        labelled = self.task.splits["train"].select_columns(["text", "text_pair", "label"] if pair else ["text", "label"])
+        texts, pairs = zip(*self.transfer.inputs) if self.transfer.inputs else ((), ())
+        transfer = Dataset.from_dict({"text": list(texts), **({"text_pair": list(pairs)} if pair else {}),
+                                      "label": [0] * len(texts)}, features=labelled.features)
         return concatenate_datasets([labelled, transfer])
 
     # 3. Students.
@@ -160,8 +170,10 @@ class Distiller:
 
     def _recipe(self) -> StudentRecipe:
         lead = self.teachers[0]
-        return StudentRecipe(lead.loaded, lead.pretrained, list(self._rows()["text"]), self.task.label_names,
-                             self.model_spec, self.settings.layer_map)
+        rows = self._rows()
+        texts = [*rows["text"], *(rows["text_pair"] if self.task.is_pair else [])]
+        return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.label_names, self.model_spec,
+                             self.settings.layer_map)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
         student.info.update(name=self.settings.student)

@@ -15,9 +15,10 @@ from typing import Callable
 
 import torch
 from accelerate.utils import set_seed
-from transformers import AutoConfig, AutoModelForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
+from transformers import AutoConfig, DistilBertConfig, DistilBertForSequenceClassification
 
 from ...harness.errors import UsageError
+from ...harness.heads import FAMILY, new_classifier, readout
 from ...harness.hub import hub_reachable
 from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters, describe_model, load_model,
                                train_tokenizer)
@@ -65,12 +66,21 @@ def parse_layer_map(text: str | None, teacher_layers: int) -> list[int]:
     return layers
 
 
-def extract_student(teacher, layer_map: list[int]) -> DistilBertForSequenceClassification:
-    """A DistilBERT initialised from a BERT: embeddings copied, then layer layer_map[i] -> student layer i."""
-    config = teacher.config
+def check_cut(config) -> None:
+    """A DistilBERT, which reads [CLS] through its pre-classifier, is cut from a BERT that reads [CLS] too."""
     if config.model_type != "bert":
         raise UsageError(f"--student distil cuts a DistilBERT out of a BERT teacher, and the teacher is "
                          f"'{config.model_type}'; give --student bilstm, a preset or a directory")
+    if readout(config) != FAMILY:
+        raise UsageError(f"--student distil cuts a DistilBERT, which reads [CLS], out of a BERT that reads it too, and "
+                         f"this teacher reads the {readout(config)} of its tokens; give --student bilstm, "
+                         f"a preset or a directory (with --pooling {readout(config)})")
+
+
+def extract_student(teacher, layer_map: list[int]) -> DistilBertForSequenceClassification:
+    """A DistilBERT initialised from a BERT: embeddings copied, then layer layer_map[i] -> student layer i."""
+    config = teacher.config
+    check_cut(config)
     student = DistilBertForSequenceClassification(DistilBertConfig(
         vocab_size=config.vocab_size, max_position_embeddings=config.max_position_embeddings, dim=config.hidden_size,
         n_layers=len(layer_map), n_heads=config.num_attention_heads, hidden_dim=config.intermediate_size,
@@ -115,9 +125,9 @@ def _cut_pretrained(recipe: StudentRecipe) -> LoadedModel:
                          "this teacher does not say which it was (no run record); give a run folder as --teacher")
     preset = PRESETS.get(recipe.pretrained)
     if preset is not None and preset.path is None:  # a from-scratch preset: its "checkpoint" is a fresh init
-        model = AutoModelForSequenceClassification.from_config(recipe.teacher.model.config)
+        model = new_classifier(recipe.teacher.model.config)
         return _cut(LoadedModel(model, recipe.teacher.tokenizer, {}), recipe, f"random {recipe.pretrained}")
-    source = load_model(replace(recipe.model_spec, model=recipe.pretrained), recipe.label_names)
+    source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=FAMILY), recipe.label_names)
     return _cut(source, recipe, f"pretrained {recipe.pretrained}")
 
 
@@ -149,9 +159,7 @@ def student_kind(name: str) -> StudentKind:
 def check_student(name: str, teacher_config, layer_map: str | None) -> None:
     """Fail before anything trains on a student that cannot be built from this teacher."""
     if name == "distil":
-        if teacher_config.model_type != "bert":
-            raise UsageError(f"--student distil cuts a DistilBERT out of a BERT teacher, and the teacher is "
-                             f"'{teacher_config.model_type}'; give --student bilstm, a preset or a directory")
+        check_cut(teacher_config)
         parse_layer_map(layer_map, teacher_config.num_hidden_layers)
     elif name not in STUDENTS and name not in PRESETS:
         local = Path(name).exists() or name.startswith((".", "/", "~")) or name.count("/") > 1

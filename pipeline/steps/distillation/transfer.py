@@ -2,7 +2,9 @@
 
 Sources, in order: train rows that --max_train_samples left out (their labels unused), more sentences
 from the built-in generator, a user's unlabelled file, and augmented copies of the labelled text
-(Tang et al. 2019). Texts equal to a labelled, validation or test text are dropped.
+(Tang et al. 2019). Inputs equal to a labelled, validation or test input are dropped. An input is a
+(text, text_pair) pair, the second None for single texts: on sentence pairs (MRPC) the teacher and the
+student read both sentences, as the test does.
 """
 
 from __future__ import annotations
@@ -15,35 +17,51 @@ from ...harness.data.builtin import unlabeled_sentences
 from ..augmentation import augment, embedding_neighbors
 
 
+Input = tuple[str, str | None]  # (text, text_pair), the pair None for single texts
+
+
 @dataclass
 class TransferSet:
-    texts: list[str]
-    sources: dict[str, int]  # how many texts each source gave, after de-duplication
+    inputs: list[Input]
+    sources: dict[str, int]  # how many inputs each source gave, after de-duplication
 
 
 def build_transfer_set(task: Task, data_spec: DataSpec, settings, *, teacher_tokenizer, teacher_embeddings,
                        seed: int) -> TransferSet:
-    """Every transfer text once, none equal to a labelled, validation or test text; capped by max_transfer_rows."""
-    candidates: dict[str, list[str]] = {}
+    """Every transfer input once, none equal to a labelled, validation or test input; capped by max_transfer_rows.
+
+    The generator, unlabelled files and augmentation give single texts (the distiller refuses the last two
+    for sentence-pair data)."""
+    candidates: dict[str, list[Input]] = {}
     if settings.left_out and task.left_out:
         candidates["left-out train rows"] = task.left_out
     if settings.generated and data_spec.dataset == "builtin" and not data_spec.train_file:
-        candidates["built-in generator"] = unlabeled_sentences(data_spec.data_seed, settings.generated)
+        candidates["built-in generator"] = _single(unlabeled_sentences(data_spec.data_seed, settings.generated))
     if settings.unlabeled_file:
-        candidates[settings.unlabeled_file] = load_texts(settings.unlabeled_file, settings.unlabeled_column)
+        candidates[settings.unlabeled_file] = _single(load_texts(settings.unlabeled_file, settings.unlabeled_column))
     if settings.augment and settings.augment_copies:
         labelled = list(task.splits["train"]["text"])
         neighbors = (embedding_neighbors(" ".join(labelled).split(), teacher_tokenizer, teacher_embeddings)
                      if "neighbors" in settings.augment else None)
-        candidates["augmentation"] = augment(labelled, settings.augment, copies=settings.augment_copies, seed=seed,
-                                             mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors)
-    seen = {text for split in task.splits.values() for text in split["text"]}
-    texts, sources = [], {}
+        candidates["augmentation"] = _single(augment(
+            labelled, settings.augment, copies=settings.augment_copies, seed=seed,
+            mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors))
+    seen = {row for split in task.splits.values() for row in _inputs(split)}
+    inputs, sources = [], {}
     for source, items in candidates.items():
-        fresh = [text for text in dict.fromkeys(items) if text not in seen]
+        fresh = [row for row in dict.fromkeys(items) if row not in seen]
         seen.update(fresh)
-        texts += fresh
+        inputs += fresh
         sources[source] = len(fresh)
-    if settings.max_transfer_rows is not None and len(texts) > settings.max_transfer_rows:
-        texts = random.Random(seed).sample(texts, settings.max_transfer_rows)
-    return TransferSet(texts, sources)
+    if settings.max_transfer_rows is not None and len(inputs) > settings.max_transfer_rows:
+        inputs = random.Random(seed).sample(inputs, settings.max_transfer_rows)
+    return TransferSet(inputs, sources)
+
+
+def _single(texts: list[str]) -> list[Input]:
+    return [(text, None) for text in texts]
+
+
+def _inputs(rows) -> list[Input]:
+    pairs = rows["text_pair"] if "text_pair" in rows.column_names else [None] * len(rows)
+    return list(zip(rows["text"], pairs))

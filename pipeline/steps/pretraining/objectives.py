@@ -22,6 +22,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from ...harness.errors import UsageError, check_options
+from ...harness.heads import FAMILY, offered, set_readout
 from ...harness.hub import hub_reachable
 from ...harness.models import (PRESETS, LoadedModel, count_parameters, load_tokenizer, override_dropout, preset_config,
                       resolve_name, train_tokenizer)
@@ -37,6 +38,9 @@ class Objective:
     auto_class: type | None  # the transformers Auto class with the objective's head; None for the biLM
     collator: Callable  # (tokenizer, spec, model config) -> collate function
     targets: Callable[[dict], torch.Tensor]  # how many tokens a batch predicts (to weight held-out losses)
+    # The classifier read-out this pretraining informs (harness/heads.py), saved in the model's config
+    # where its family offers it: a masked LM never trains BERT's [CLS] position, so its fine-tunes read the mean.
+    readout: str = FAMILY
 
 
 def _masked_targets(batch: dict) -> torch.Tensor:
@@ -58,7 +62,7 @@ OBJECTIVES: dict[str, Objective] = {
                      lambda family: family in MODEL_FOR_MASKED_LM_MAPPING_NAMES, AutoModelForMaskedLM,
                      lambda tok, spec, config: DataCollatorForLanguageModeling(
                          tok, mlm_probability=spec.mlm_probability),
-                     _masked_targets),
+                     _masked_targets, readout="mean"),
     "clm": Objective("causal LM (GPT-2): each token predicted from the ones before it", "gpt2-tiny",
                      lambda family: family in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and family != "xlnet",
                      AutoModelForCausalLM, _causal_collate,
@@ -136,6 +140,8 @@ def build_language_model(spec: PretrainSpec, texts: list[str]) -> LoadedModel:
     else:
         loaded = _continued(spec, objective)
     override_dropout(loaded.model.config, spec.dropout)
+    if objective.readout in offered(loaded.model.config.model_type):
+        set_readout(loaded.model.config, objective.readout, spec.model)
     loaded.info.update(name=spec.model, family=loaded.model.config.model_type,
                        parameters=count_parameters(loaded.model), objective=spec.objective)
     return loaded

@@ -66,7 +66,8 @@ def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: Train
         record = build_record(run, corpus, recipe="pretrain", method=spec.objective, model_info=loaded.info,
                               metrics=metrics, training=training, accelerator=accelerator, seed=train_config.seed)
         if accelerator.is_main_process:
-            write = pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record, card=lm_card)
+            write = pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record,
+                                      state_dict=training.state_dict, card=lm_card)
             finish_run(run, record, write=write, finish=lambda run, record, folder: loss_curve_plot(
                 record, run.dir / LOSS_CURVE))
         if not train_config.keep_checkpoints:
