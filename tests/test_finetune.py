@@ -142,6 +142,7 @@ BAD = [
     (["--validation_size", "1.5"], "--validation_size must be between 0 and 1"),
     (["--max_train_samples", "0"], "--max_train_samples must be at least 1"),
     (["--mixed_precision", "fp8"], "choose no, fp16 or bf16"),
+    *([(["--mixed_precision", "fp16"], "--mixed_precision fp16 needs a GPU")] if not torch.cuda.is_available() else []),
     (["--max_length", "0"], "--max_length must be at least 2"),
     (["--pooling", "max"], "--pooling 'max': choose family, mean"),
     (["--model", "gpt2-tiny", "--pooling", "mean"], "--pooling mean is not offered for 'gpt2-tiny'"),

@@ -3,9 +3,9 @@
 BERT's classifier reads one position, [CLS], through its pooler. A masked LM without BERT's
 next-sentence task (the one pretrained here) never trains that position, and fine-tuning cannot
 make it carry the sentence: the pretrained model stays at chance where the same model from scratch
-learns the task (README, "Why BERT's [CLS] fails after the masked LM"). The mean of the token states, padding left out, reads
-what the masked LM did learn; it is sentence-transformers' read-out (all-MiniLM-L6-v2 was trained
-with it) and ModernBERT's `classifier_pooling="mean"`. The choice travels in config.json as
+learns the task (README, "Why BERT's [CLS] fails after the masked LM"). The mean of the token
+states, padding left out, reads what the masked LM did learn; it is sentence-transformers' read-out
+(all-MiniLM-L6-v2 was trained with it) and ModernBERT's `classifier_pooling="mean"`. The choice travels in config.json as
 `classifier_pooling`, so a saved model comes back with the read-out it was trained with.
 """
 

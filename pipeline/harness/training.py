@@ -78,7 +78,7 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     multi_cpu = not torch.cuda.is_available() and processes > 1
     if not torch.cuda.is_available():  # `accelerate launch` sets one thread unless told otherwise: use our share
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // processes))
-    return Accelerator(
+    accelerator = Accelerator(
         cpu=multi_cpu,
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -87,6 +87,11 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
         project_config=ProjectConfiguration(project_dir=".", logging_dir="."),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
     )
+    if accelerator.mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        # accelerate accepts it and then neither autocasts nor scales: float32 recorded as fp16.
+        raise UsageError("--mixed_precision fp16 needs a GPU (on CPU accelerate would train in float32); "
+                         "use bf16 or no")
+    return accelerator
 
 
 def make_loader(dataset, batch_size: int, *, collate: Callable, sampler: Sampler | None = None,
