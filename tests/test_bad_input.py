@@ -25,7 +25,7 @@ def test_every_bad_input_under_accelerate_launch(tmp_path):
     cases = [("finetune", [*TINY, *args], message) for args, message in FINETUNE_BAD
              if "{sst2}" not in args or (SHARED / "sst2").exists()]
     cases += IN_PROCESS
-    assert len(cases) >= 30
+    assert len(cases) >= 24  # finetune's (one option check standing for OPTION_BAD), pretrain's, elmo's
     outputs = [tmp_path / f"outputs-{i}" for i in range(len(cases))]
     runs = [(recipe, [*(a.format(**paths) for a in args), "--output_dir", str(out)])
             for (recipe, args, _), out in zip(cases, outputs)]
