@@ -110,7 +110,8 @@ def road(dataset: str, args: argparse.Namespace) -> None:
                 continue
             # Both read the tokens the way this pretraining informs (a masked LM: their mean, not BERT's [CLS]).
             readout = OBJECTIVES[objective].readout
-            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3", "--pooling", readout]
+            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3",
+                    *(["--pooling", readout] if readout != FAMILY else [])]
             if model not in args.finetune_models or readout != FAMILY:
                 launch("finetune", [*tune, "--model", model])
             launch("finetune", [*tune, "--model", pretrained])

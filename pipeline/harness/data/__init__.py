@@ -15,13 +15,13 @@ from datasets import DatasetDict
 
 from ..errors import UsageError
 from .columns import find_columns, missing_text, normalise_labels
-from .encoding import encode, encode_rows, joined_texts, length_order, token_counts
+from .encoding import encode, encode_rows, joined_texts, length_order, row_inputs, token_counts
 from .sources import BUILDERS, SPLIT_STEMS, TEXT_COLUMNS, load_hub, load_texts, read_splits
 from .spec import DataSpec, Task
 from .splits import complete_splits, fingerprint
 
 __all__ = ["BUILDERS", "TEXT_COLUMNS", "DataSpec", "Task", "encode", "encode_rows", "joined_texts", "length_order",
-           "load_hub", "load_task", "load_texts", "token_counts"]
+           "load_hub", "load_task", "load_texts", "row_inputs", "token_counts"]
 
 
 def load_task(spec: DataSpec) -> Task:
@@ -49,8 +49,7 @@ def load_task(spec: DataSpec) -> Task:
         train = splits["train"].shuffle(seed=spec.data_seed)
         kept = min(spec.max_train_samples, len(train))
         splits["train"] = train.select(range(kept))
-        rest = train.select(range(kept, len(train))) if kept < len(train) else train.select([])
-        left_out = list(zip(rest["text"], rest["text_pair"] if pair else [None] * len(rest)))
+        left_out = row_inputs(train.select(range(kept, len(train)))) if kept < len(train) else []
     if spec.max_eval_samples:
         for split in ("validation", "test"):
             splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))

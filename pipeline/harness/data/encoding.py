@@ -41,6 +41,15 @@ def token_counts(rows: Dataset) -> np.ndarray:
     return np.asarray([len(ids) for ids in rows["input_ids"]], dtype=np.int64)
 
 
+Input = tuple[str, str | None]  # (text, text_pair), the pair None for single texts
+
+
+def row_inputs(rows: Dataset) -> list[Input]:
+    """Each row's (text, text_pair), the pair None where the data has single texts."""
+    pairs = rows["text_pair"] if "text_pair" in rows.column_names else [None] * len(rows)
+    return list(zip(rows["text"], pairs))
+
+
 def joined_texts(rows: Dataset) -> list[str]:
     """One string per row, for models that read a single text and for predictors (a pair is joined by ' ||| ')."""
     if "text_pair" in rows.column_names:

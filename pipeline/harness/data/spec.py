@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datasets import DatasetDict
 
 from ..errors import check_options
+from .encoding import Input
 from .splits import fingerprint
 
 
@@ -52,8 +53,7 @@ class Task:
     is_pair: bool
     fingerprint: str
     source: dict
-    # Train inputs that --max_train_samples left out: (text, text_pair), the pair None for single texts.
-    left_out: list[tuple[str, str | None]] = field(default_factory=list)
+    left_out: list[Input] = field(default_factory=list)  # train inputs that --max_train_samples left out
 
     def describe(self) -> dict:
         """The part of a run record that identifies the data; `evaluation_fingerprint` is the test split's alone."""

@@ -13,11 +13,9 @@ import random
 from dataclasses import dataclass
 
 from ...harness.data import DataSpec, Task, load_texts
+from ...harness.data.encoding import Input, row_inputs
 from ...harness.data.builtin import unlabeled_sentences
 from ..augmentation import augment, embedding_neighbors
-
-
-Input = tuple[str, str | None]  # (text, text_pair), the pair None for single texts
 
 
 @dataclass
@@ -46,7 +44,7 @@ def build_transfer_set(task: Task, data_spec: DataSpec, settings, *, teacher_tok
         candidates["augmentation"] = _single(augment(
             labelled, settings.augment, copies=settings.augment_copies, seed=seed,
             mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors))
-    seen = {row for split in task.splits.values() for row in _inputs(split)}
+    seen = {row for split in task.splits.values() for row in row_inputs(split)}
     inputs, sources = [], {}
     for source, items in candidates.items():
         fresh = [row for row in dict.fromkeys(items) if row not in seen]
@@ -61,7 +59,3 @@ def build_transfer_set(task: Task, data_spec: DataSpec, settings, *, teacher_tok
 def _single(texts: list[str]) -> list[Input]:
     return [(text, None) for text in texts]
 
-
-def _inputs(rows) -> list[Input]:
-    pairs = rows["text_pair"] if "text_pair" in rows.column_names else [None] * len(rows)
-    return list(zip(rows["text"], pairs))
