@@ -17,27 +17,34 @@ finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its 
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from pipeline.harness.heads import FAMILY
+from pipeline.steps.distillation import DistillConfig
 from pipeline.steps.pretraining.objectives import OBJECTIVES
 from pipeline.steps.pretraining.pretrainer import finished_pretraining
-from pipeline.harness.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent
+STARTED = time.monotonic()
+
+
+def elapsed() -> str:
+    minutes, seconds = divmod(int(time.monotonic() - STARTED), 60)
+    return f"[{minutes} min {seconds:02d} s]"
 
 
 def launch(recipe: str, args: list[str]) -> None:
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
                "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / f"{recipe}.py"), *args]
-    print(f"\n$ accelerate launch recipes/{recipe}.py {' '.join(args)}", flush=True)
+    print(f"\n{elapsed()} $ accelerate launch recipes/{recipe}.py {' '.join(args)}", flush=True)
     if subprocess.run(command).returncode != 0:
         sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
 
 
 def python(recipe: str, args: list[str]) -> None:
     """Recipes with no training loop (scikit-learn, gensim) run as plain scripts."""
-    print(f"\n$ python recipes/{recipe}.py {' '.join(args)}", flush=True)
+    print(f"\n{elapsed()} $ python recipes/{recipe}.py {' '.join(args)}", flush=True)
     if subprocess.run([sys.executable, str(ROOT / f"{recipe}.py"), *args]).returncode != 0:
         sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
 
@@ -53,18 +60,28 @@ def main() -> None:
     parser.add_argument("--finetune_models", nargs="+", default=["bert-tiny", "minilm"],
                         help="models fine-tuned; the first BERT-family one named by --teacher is distilled")
     parser.add_argument("--teacher", default="minilm")
-    parser.add_argument("--teacher_epochs", type=int, default=1, help="epochs of the pretrained models")
-    parser.add_argument("--student_epochs", type=int, default=1)
-    parser.add_argument("--scratch_epochs", type=int, default=6, help="epochs of from-scratch presets and fastText")
-    parser.add_argument("--rnn_epochs", type=int, default=2)
-    parser.add_argument("--elmo_epochs", type=int, default=15, help="epochs of the ELMo step's mix and BiLSTM")
+    parser.add_argument("--teacher_epochs", type=int, default=DistillConfig.teacher_epochs,
+                        help="epochs of the pretrained models (the main job's teacher)")
+    parser.add_argument("--teacher_learning_rate", type=float, default=DistillConfig.teacher_learning_rate)
+    parser.add_argument("--student_epochs", type=int, default=4, help="the main job's (recipes/distill.py)")
+    parser.add_argument("--scratch_epochs", type=int, default=20,
+                        help="epochs of from-scratch and pretrained-here transformers (at 1e-3) and fastText")
+    parser.add_argument("--rnn_epochs", type=int, default=30)
+    parser.add_argument("--elmo_epochs", type=int, default=30, help="epochs of the ELMo step's mix and BiLSTM (at 3e-3)")
+    parser.add_argument("--max_transfer_rows", type=int, default=None,
+                        help="cap the distillation's transfer set (default: every left-out and generated row)")
+    parser.add_argument("--early_stopping_patience", type=int, default=3,
+                        help="every neural step stops after this many epochs without a validation gain, "
+                             "keeping its best epoch (0: every epoch runs)")
     parser.add_argument("--pretrain", nargs="*", default=["bilm", "mlm", "clm", "plm"],
                         help="objectives to pretrain: bilm feeds the ELMo step; mlm, clm and plm's families (BERT, "
                              "GPT-2, XLNet) are fine-tuned from scratch and after pretraining, same size and settings")
     parser.add_argument("--pretrain_corpus", default=None,
                         help="unlabelled text to pretrain on (default: the built-in generator, for --dataset builtin)")
-    parser.add_argument("--pretrain_corpus_size", type=int, default=None, help="texts to pretrain on")
-    parser.add_argument("--pretrain_epochs", type=int, default=None)
+    # A lighter pretraining than pretrain.py's defaults (50,000 texts, 6 epochs: about 18 minutes for the biLM
+    # on 2 cores), so that the whole road fits its time budget; the benchmarks use the full one.
+    parser.add_argument("--pretrain_corpus_size", type=int, default=25000, help="texts to pretrain on")
+    parser.add_argument("--pretrain_epochs", type=int, default=2)
     parser.add_argument("--output_dir", default="outputs")
     args = parser.parse_args()
 
@@ -73,6 +90,7 @@ def main() -> None:
     reports = str(Path(args.output_dir) / "reports")
     for recipe in ("leaderboard", "params_report"):
         python(recipe, ["--runs", args.output_dir, "--out", reports])
+    print(f"\n{elapsed()} run_all: done")
 
 
 def road(dataset: str, args: argparse.Namespace) -> None:
@@ -83,20 +101,21 @@ def road(dataset: str, args: argparse.Namespace) -> None:
     corpus = args.pretrain_corpus or ("builtin" if dataset == "builtin" else None)
     if args.pretrain and not corpus:
         print(f"run_all: no pretraining rows for {dataset} (give --pretrain_corpus with unlabelled text)")
+    stop = ["--early_stopping_patience", str(args.early_stopping_patience)]
+    scratch = ["--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3", *stop]
+    teacher = ["--epochs", str(args.teacher_epochs), "--learning_rate", str(args.teacher_learning_rate), *stop]
     for seed in args.seeds:
         s = ["--seed", str(seed)]
         launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
         launch("bow", [*data, *s, "--features", "tfidf", "--ngram_max", "2"])  # TF-IDF 1-2-grams
         launch("bow", [*data, *s, "--features", "fasttext", "--epochs", str(args.scratch_epochs),
-                       "--learning_rate", "0.05"])
+                       "--learning_rate", "0.05", *stop])
         python("word2vec", [*data, "--seed", str(seed), "--architecture", "skipgram"])
         launch("rnn", [*data, *s, "--epochs", str(args.rnn_epochs), "--learning_rate", "2e-3",
-                       "--sequence_length", "48"])
+                       "--sequence_length", "48", *stop])
         for model in args.finetune_models:
             pretrained = model == args.teacher or model == "minilm"
-            epochs = ["--epochs", str(args.teacher_epochs)] if pretrained else [
-                "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3"]
-            launch("finetune", [*data, "--model", model, *s, *epochs])
+            launch("finetune", [*data, "--model", model, *s, *(teacher if pretrained else scratch)])
         # What pretraining buys each family: the same tiny model and fine-tuning, from scratch and pretrained.
         for objective in args.pretrain if corpus else []:
             model = OBJECTIVES[objective].default_model
@@ -106,19 +125,20 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
             pretrained = finished_pretraining(pretrain_args).run_dir
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
-                launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs)])
+                launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs),
+                                "--learning_rate", "3e-3", *stop])
                 continue
             # Both read the tokens the way this pretraining informs (a masked LM: their mean, not BERT's [CLS]).
             readout = OBJECTIVES[objective].readout
-            tune = [*data, *s, "--epochs", str(args.scratch_epochs), "--learning_rate", "1e-3",
-                    *(["--pooling", readout] if readout != FAMILY else [])]
+            tune = [*data, *s, *scratch, *(["--pooling", readout] if readout != FAMILY else [])]
             if model not in args.finetune_models or readout != FAMILY:
                 launch("finetune", [*tune, "--model", model])
             launch("finetune", [*tune, "--model", pretrained])
-        # The teacher's fine-tune options are the ones above, so distillation finds that run and reuses it.
+        # The teacher's options are its fine-tune's above (the main job's), so distillation reuses that run.
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
-                           "--teacher_seed", str(seed), "--teacher_learning_rate", str(TrainConfig.learning_rate),
-                           "--epochs", str(args.student_epochs), *s])
+                           "--teacher_seed", str(seed), "--teacher_learning_rate", str(args.teacher_learning_rate),
+                           "--epochs", str(args.student_epochs), *stop, *s,
+                           *(["--max_transfer_rows", str(args.max_transfer_rows)] if args.max_transfer_rows else [])])
 
 
 if __name__ == "__main__":

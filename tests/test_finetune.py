@@ -82,6 +82,26 @@ def test_resume_continues_exactly(tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
 
 
+def test_early_stopping_stops_records_why_and_resumes_exactly(tmp_path):
+    # No gain counts (a threshold of 1.0 in accuracy): epoch 1 is the best, epoch 2 the one without a gain.
+    args = TINY + ["--epochs", "5", "--early_stopping_patience", "1", "--early_stopping_threshold", "1.0",
+                   "--keep_checkpoints"]
+    assert run_recipe("finetune", args + ["--output_dir", str(tmp_path / "straight")]) == 0
+    run = only_run(tmp_path / "straight")
+    validation = json.loads((run / "results.json").read_text())["validation"]
+    assert validation["epochs_run"] == 2 and len(validation["history"]) == 2 and validation["steps"] == 30
+    assert validation["stopped"] == "early stopping after epoch 2: no validation accuracy gain above 1.0 in 1 epoch(s)"
+    assert validation["best_epoch"] in (1, 2)
+    # Killed after the first epoch's checkpoint: --resume runs one more epoch, stops the same way, same weights.
+    crashed = crashed_copy(run, tmp_path / "crashed", after_step=15).parent
+    assert run_recipe("finetune", args + ["--output_dir", str(crashed), "--resume"]) == 0
+    resumed = json.loads((crashed / run.name / "results.json").read_text())["validation"]
+    assert resumed["stopped"] == validation["stopped"] and resumed["history"] == validation["history"]
+    a, b = weights(run), weights(crashed / run.name)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
 class _Planted:
     """What a shared run folder could hold instead of optimizer states: a pickle that runs a command."""
 
@@ -136,6 +156,8 @@ BAD = [
     (["--config", "{bad_yaml}"], "is not valid YAML"),
     *([(["--mixed_precision", "fp16"], "--mixed_precision fp16 needs a GPU")] if not torch.cuda.is_available() else []),
     (["--model", "gpt2-tiny", "--pooling", "mean"], "--pooling mean is not offered for 'gpt2-tiny'"),
+    (["--early_stoping_patience", "2"], "unknown option --early_stoping_patience; did you mean "
+                                         "--early_stopping_patience"),
     (["--epochs", "0"], "--epochs must be at least 1"),
 ]
 # Out-of-range options: all stop in the same place (an options dataclass's check_options), so the
@@ -150,6 +172,7 @@ OPTION_BAD = [
     (["--mixed_precision", "fp8"], "choose no, fp16 or bf16"),
     (["--max_length", "0"], "--max_length must be at least 2"),
     (["--pooling", "max"], "--pooling 'max': choose family, mean"),
+    (["--early_stopping_patience", "-1"], "--early_stopping_patience must not be negative"),
 ]
 
 

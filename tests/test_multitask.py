@@ -81,7 +81,7 @@ def test_the_leaderboard_recipe_writes_the_board_when_runs_span_several_test_set
     lines = list(csv.DictReader((out / "multitask.csv").open()))
     assert [line["model"] for line in lines] == ["minilm", "bert-tiny", "bert-tiny"]
     assert float(lines[0]["mrpc_f1"]) == pytest.approx(0.8) and lines[0]["sst2_seeds"] == "2"
-    assert len(json.loads((out / "leaderboard.json").read_text())) == 3  # the per-task tables stay
+    assert len(json.loads((out / "leaderboard.json").read_text())["tables"]) == 3  # the per-task tables stay
     page = sorted_page(out / "multitask.html", tmp_path, column=None)
     if page is not None:
         assert "Multi-task board" in page and "mrpc (F1/acc)" in page and "data:image/png;base64," in page
@@ -111,7 +111,7 @@ def test_the_board_page_sorts_by_any_column_in_chromium(tmp_path):
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         pytest.skip("Chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
     page = tmp_path / "board.html"
-    page.write_text(board_html(multitask_board(RECORDS), None))
+    page.write_text(board_html(multitask_board(RECORDS), []))
     # Columns: # model method ag_news mrpc sst2 average parameters samples/s. Ranks: 1 minilm (every task),
     # 2 bert-tiny (every task), 3 bert-tiny trained longer (sst2 only).
     assert ranks(sorted_page(page, tmp_path, column=None)) == [1, 2, 3]

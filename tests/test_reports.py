@@ -103,41 +103,69 @@ def test_runs_on_the_same_test_file_share_a_table_whatever_they_trained_on(tmp_p
 
 @pytest.fixture(scope="module")
 def whole_road(tmp_path_factory):
-    """run_all with tiny settings: every recipe once, then both reports (seed averaging is tested above)."""
+    """run_all with tiny settings and two seeds: every recipe twice, then both reports."""
     outputs = tmp_path_factory.mktemp("road")
-    command = [sys.executable, str(ROOT / "recipes" / "run_all.py"), "--seeds", "1", "--finetune_models",
-               "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--scratch_epochs", "1", "--rnn_epochs", "1",
+    command = [sys.executable, str(ROOT / "recipes" / "run_all.py"), "--seeds", "1", "2", "--finetune_models",
+               "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--teacher_learning_rate", "1e-3",
+               "--scratch_epochs", "1", "--rnn_epochs", "1", "--student_epochs", "1", "--max_transfer_rows", "400",
                "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs),
                "--pretrain", "bilm", "--pretrain_corpus_size", "600", "--pretrain_epochs", "1", "--elmo_epochs", "1"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return outputs
+    return outputs, result.stdout
 
 
 def test_run_all_runs_every_recipe_and_builds_the_reports(whole_road):
-    reports = whole_road / "reports"
+    outputs, _ = whole_road
+    reports = outputs / "reports"
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.html", "leaderboard.png",
-                 "params.md", "params.csv", "params.png"):
+                 "road.png", "params.md", "params.csv", "params.png"):
         assert (reports / name).is_file(), name
-    tables = json.loads((reports / "leaderboard.json").read_text())
+    tables = json.loads((reports / "leaderboard.json").read_text())["tables"]
     assert len(tables) == 1
     methods = {(r["model"], r["method"]): r for r in tables[0]["rows"]}
-    assert methods[("bert-tiny", "finetune")]["seeds"] == [1]  # the distillation reused it as its teacher
-    assert methods[("bilstm (from bert-tiny)", "distill")]["retention"] is not None
     assert {m for _, m in methods} == {"bow", "ngram", "word2vec", "rnn", "elmo", "finetune", "hard-labels",
                                        "distill"}
-    assert "(n=" not in (reports / "leaderboard.md").read_text()  # one seed: a score, no spread
     assert "MegatronLM 8.3B" in (reports / "params.md").read_text()
 
 
+def test_runs_that_differ_only_by_seeds_are_one_row(whole_road):
+    outputs, _ = whole_road
+    (table,) = json.loads((outputs / "reports" / "leaderboard.json").read_text())["tables"]
+    # Every step ran with seeds 1 and 2; the students' teachers differ by seed too (--teacher_seed follows
+    # --seed), and the labels-only twin merges with its kind: one row each, n=2.
+    assert all(row["seeds"] == [1, 2] for row in table["rows"]), [(r["model"], r["seeds"]) for r in table["rows"]]
+    keys = [(r["model"], r["method"]) for r in table["rows"]]
+    assert len(keys) == len(set(keys))
+    assert keys.count(("bilstm", "hard-labels")) == 1
+    assert table["duplicates_dropped"] == 0
+    assert "(n=2)" in (outputs / "reports" / "leaderboard.md").read_text()
+
+
+def test_the_lessons_are_printed_and_kept(whole_road):
+    outputs, stdout = whole_road
+    lessons = json.loads((outputs / "reports" / "leaderboard.json").read_text())["lessons"]
+    checked = {lesson["lesson"] for lesson in lessons}
+    assert "the distilled student beats the same student on the labels alone" in checked
+    assert "a small student keeps the teacher's accuracy at a fraction of its cost" in checked
+    assert "reading words in context (RNN) beats a bag of words" in checked
+    assert "reading words in context (ELMo) beats a bag of words" in checked
+    for lesson in lessons:  # figures whether shown or not, and the same line printed and in the page
+        assert lesson["line"].startswith(("shown: ", "not shown here: ")) and "McNemar p=" in lesson["line"]
+        assert lesson["seeds"] == 2 and lesson["line"] in stdout
+        assert lesson["line"] in (outputs / "reports" / "leaderboard.md").read_text()
+    context = next(lesson for lesson in lessons if "(RNN)" in lesson["lesson"])
+    assert "on negation and contrast" in context["line"] and context["rows"] < 80 * 2
+
+
 def test_glue_prediction_files(whole_road, tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "recipes" / "leaderboard.py"), "--runs", str(whole_road),
+    result = subprocess.run([sys.executable, str(ROOT / "recipes" / "leaderboard.py"), "--runs", str(whole_road[0]),
                              "--out", str(tmp_path / "r"), "--predictions", str(tmp_path / "p")],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     files = sorted((tmp_path / "p").glob("*.tsv"))
-    # bow, ngram, fastText, word2vec, rnn, elmo, fine-tune, labels-only student, distilled
-    assert len(files) == 9
+    # bow, ngram, fastText, word2vec, rnn, elmo, fine-tune, labels-only student, distilled; two seeds each
+    assert len(files) == 18
     lines = files[0].read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 81
     assert lines[1].split("\t")[0] == "0" and lines[1].split("\t")[1] in ("negative", "positive")
@@ -147,7 +175,7 @@ def test_leaderboard_html_renders_in_chromium(whole_road, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Chromium is not installed (Debian package 'chromium')")
-    page = whole_road / "reports" / "leaderboard.html"
+    page = whole_road[0] / "reports" / "leaderboard.html"
     result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
                              f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],

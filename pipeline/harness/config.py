@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
 import sys
 from pathlib import Path
@@ -33,8 +34,25 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None,
     if known.config:
         parser.set_defaults(**_read_yaml(Path(known.config), parser))
     # The extra namespace that comes back holds only --config; the dataclasses hold everything else.
-    instances = [i for i in parser.parse_args_into_dataclasses(args=argv) if dataclasses.is_dataclass(i)]
+    *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if remaining:
+        raise UsageError(unknown_option(remaining, parser))
+    instances = [i for i in parsed if dataclasses.is_dataclass(i)]
     return instances, flat_config(instances)
+
+
+def unknown_option(remaining: list[str], parser: argparse.ArgumentParser) -> str:
+    """One line naming the first argument no option takes, and the known options closest to it."""
+    given = next((a for a in remaining if a.startswith("-")), remaining[0])
+    name = given.split("=", 1)[0]
+    if not name.startswith("-"):
+        return f"unexpected argument {given!r}; options take the form --name value (see --help)"
+    # HfArgumentParser takes --a_b and --a-b alike; suggest the spelling the help shows.
+    known = list(dict.fromkeys("--" + o[2:].replace("-", "_") for action in parser._actions
+                               for o in action.option_strings if o.startswith("--")))
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; see --help for the options"
+    return f"unknown option {name}{hint}"
 
 
 def flat_config(instances: list) -> dict:

@@ -8,7 +8,6 @@ Seeds of a (row, test set) are averaged, and the spread is shown where there is 
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .data import DataSpec  # noqa: E402
-from .records import RunRecord  # noqa: E402
+from .records import RunRecord, method_key, seeds  # noqa: E402
 from .reports import html_page, markdown_table, model_name, test_set  # noqa: E402
 from .runs import NOT_HASHED  # noqa: E402
 
@@ -27,8 +26,8 @@ from .runs import NOT_HASHED  # noqa: E402
 # every other test set is scored by accuracy.
 GLUE_METRICS = {"mrpc": ("f1", "accuracy"), "qqp": ("f1", "accuracy"), "cola": ("matthews_correlation",)}
 SHORT = {"f1": "F1", "accuracy": "acc", "matthews_correlation": "MCC"}
-# What names a row apart from the data: the data options, the seed, and options that do not change results.
-NOT_A_ROW = {f.name for f in fields(DataSpec)} | NOT_HASHED | {"seed"}
+# What names a row apart from the data and the seeds: the data options, and options that do not change results.
+NOT_A_ROW = {f.name for f in fields(DataSpec)} | NOT_HASHED
 
 
 def task_metrics(name: str) -> tuple[str, ...]:
@@ -55,8 +54,8 @@ def multitask_board(records: list[RunRecord]) -> dict:
             continue
         tasks.setdefault(task, {"name": record.task["name"], "fingerprint": task,
                                 "metrics": list(task_metrics(record.task["name"]))})
-        config = json.dumps({k: v for k, v in record.config.items() if k not in NOT_A_ROW}, sort_keys=True, default=str)
-        groups.setdefault((record.recipe, record.method, config), {}).setdefault(task, {}).setdefault(record.seed, record)
+        groups.setdefault(method_key(record, leave_out=NOT_A_ROW), {}).setdefault(task, {}).setdefault(
+            seeds(record), record)
     ordered = sorted(tasks.values(), key=lambda t: (t["name"], t["fingerprint"]))
     names = [t["name"] for t in ordered]
     for task in ordered:  # two test sets of one name: told apart by their fingerprints
@@ -69,15 +68,16 @@ def multitask_board(records: list[RunRecord]) -> dict:
 
 
 def _row(by_task: dict[str, dict[int, RunRecord]], tasks: dict[str, dict]) -> dict:
-    everything = [r for seeds in by_task.values() for r in seeds.values()]
+    everything = [r for runs in by_task.values() for r in runs.values()]
     first = everything[0]
     scores = {}
-    for task, seeds in by_task.items():
-        metrics = {m: [metric_value(r, m) for r in seeds.values()] for m in tasks[task]["metrics"]}
+    for task, runs in by_task.items():
+        metrics = {m: [metric_value(r, m) for r in runs.values()] for m in tasks[task]["metrics"]}
         per_seed = np.mean(list(metrics.values()), axis=0)  # the task's score of each seed
         scores[task] = {"score": float(per_seed.mean()),
                         "std": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else None,
-                        "metrics": {m: float(np.mean(v)) for m, v in metrics.items()}, "seeds": sorted(seeds)}
+                        "metrics": {m: float(np.mean(v)) for m, v in metrics.items()},
+                        "seeds": sorted(r.seed for r in runs.values())}
     complete = len(scores) == len(tasks)
     return {"model": model_name(first), "method": first.method, "recipe": first.recipe,
             "parameters": int(np.mean([r.parameters for r in everything])),
@@ -112,9 +112,9 @@ def board_markdown(board: dict) -> str:
     return f"## Multi-task board ({len(board['tasks'])} test sets)\n\n{note}\n\n" + markdown_table(rows, columns) + "\n"
 
 
-def board_html(board: dict, image: Path | None) -> str:
+def board_html(board: dict, images: list[Path]) -> str:
     return html_page("nlp-road multi-task board", [("Multi-task board (click a heading to sort)", *_shown(board))],
-                     image)
+                     images)
 
 
 def board_csv(board: dict, path: Path) -> None:

@@ -61,6 +61,22 @@ class RunRecord:
                    extra={k: v for k, v in data.items() if k not in known})
 
 
+def is_seed(option: str) -> bool:
+    """Seeds (the run's own, a teacher's, the data order's) change the draw, not the method: rows merge over them."""
+    return option == "seed" or option.endswith("_seed")
+
+
+def seeds(record: RunRecord) -> tuple:
+    """Every seed option of a record's config, e.g. (("seed", 1), ("teacher_seed", 1))."""
+    return tuple(sorted((k, v) for k, v in record.config.items() if is_seed(k)))
+
+
+def method_key(record: RunRecord, *, leave_out: set[str] = frozenset()) -> tuple[str, str, str]:
+    """What a board row stands for: recipe, method and every option but the seeds (and `leave_out`)."""
+    config = {k: v for k, v in record.config.items() if not is_seed(k) and k not in leave_out}
+    return record.recipe, record.method, json.dumps(config, sort_keys=True, default=str)
+
+
 def read_record(run_dir: str | Path) -> RunRecord:
     """The record of a finished run folder (its `run_dir` is where it is now, wherever it was written)."""
     path = Path(run_dir) / RECORD
@@ -98,6 +114,7 @@ def build_record(run: Run, task, *, recipe: str, method: str, model_info: dict, 
         parameters=model_info["parameters"], metrics=metrics,
         validation={"best_epoch": training.best_epoch, "best": training.best_validation,
                     "history": training.history, "steps": training.steps,
+                    "epochs_run": len(training.history), "stopped": training.stopped,
                     "losses": training.losses} if training else None,
         timings={"total_seconds": time.time() - run.started, "epoch_seconds": epochs,
                  "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None},

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .records import RunRecord  # noqa: E402
+from .records import RunRecord, method_key, seeds  # noqa: E402
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -67,32 +67,35 @@ def test_set(record: RunRecord) -> str | None:
     return record.task.get("evaluation_fingerprint") or record.task["fingerprint"]  # older records: the data's
 
 
-def leaderboard(records: list[RunRecord]) -> list[dict]:
-    """One table per test set (its texts, labels and label names), whatever data each run trained on.
-
-    Rows are runs of one config averaged over seeds; how many rows a run trained on is a column.
-    A (config, seed) recorded twice counts once, and the table says how many it dropped.
-    """
+def runs_by_test_set(records: list[RunRecord]) -> dict[str, dict]:
+    """{test set: {"dataset", "groups": {method_key: {seeds: record}}, "duplicates"}}: runs of one method
+    (config but seeds) on one test set together; a (config, seeds) recorded twice counts once."""
     tables: dict[str, dict] = {}
     for record in records:
         key = test_set(record)
         if key is None:
             continue
-        table = tables.setdefault(key, {"dataset": record.task["name"], "fingerprint": key, "groups": {},
-                                        "duplicates": 0})
-        config = {k: v for k, v in record.config.items() if k != "seed"}
-        group = table["groups"].setdefault((record.recipe, record.method,
-                                            json.dumps(config, sort_keys=True, default=str)), {})
-        if record.seed in group:
+        table = tables.setdefault(key, {"dataset": record.task["name"], "groups": {}, "duplicates": 0})
+        group = table["groups"].setdefault(method_key(record), {})
+        if seeds(record) in group:
             table["duplicates"] += 1
             continue
-        group[record.seed] = record
+        group[seeds(record)] = record
+    return tables
+
+
+def leaderboard(records: list[RunRecord]) -> list[dict]:
+    """One table per test set (its texts, labels and label names), whatever data each run trained on.
+
+    Rows are runs of one config averaged over its seeds (the run's, a teacher's: `records.is_seed`);
+    how many rows a run trained on is a column. The table says how many duplicate runs it dropped.
+    """
     out = []
-    for table in tables.values():
+    for key, table in runs_by_test_set(records).items():
         rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
-        out.append({"dataset": table["dataset"], "fingerprint": table["fingerprint"], "rows": rows,
+        out.append({"dataset": table["dataset"], "fingerprint": key, "rows": rows,
                     "duplicates_dropped": table["duplicates"]})
     return sorted(out, key=lambda t: t["dataset"])
 
@@ -117,7 +120,7 @@ def _row(group: list[RunRecord]) -> dict:
                  for p in first.metrics.get("per_phenomenon", {})}
     retention = [r.extra["retention"] for r in group if r.extra.get("retention") is not None]
     return {
-        "model": model_name(first), "method": first.method, "parameters": first.parameters, "size_mb": first.size_mb,
+        "model": model_name(first), "method": first.method, "recipe": first.recipe, "parameters": first.parameters, "size_mb": first.size_mb,
         "training_rows": first.task.get("sizes", {}).get("train"), "data_version": first.task["fingerprint"][:8],
         "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else None,
         "seeds": sorted(r.seed for r in group),
@@ -195,18 +198,20 @@ def leaderboard_plot(tables: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def html_page(title: str, markdown_tables: list[tuple[str, list[dict], list[str]]], image: Path | None) -> str:
-    """A self-contained page: inline style, tables, and the plot embedded as a data URI."""
-    body = [f"<h1>{html.escape(title)}</h1>"]
+def html_page(title: str, markdown_tables: list[tuple[str, list[dict], list[str]]], images: list[Path], *,
+              notes: list[str] = ()) -> str:
+    """A self-contained page: inline style, notes (one paragraph each), tables, and the plots embedded as data URIs."""
+    body = [f"<h1>{html.escape(title)}</h1>", *(f"<p>{html.escape(note)}</p>" for note in notes)]
     for heading, rows, columns in markdown_tables:
         body.append(f"<h2>{html.escape(heading)}</h2><table><thead><tr>"
                     + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead><tbody>")
         for row in rows:
             body.append("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns) + "</tr>")
         body.append("</tbody></table>")
-    if image is not None and image.is_file():
-        data = base64.b64encode(image.read_bytes()).decode()
-        body.append(f'<img alt="accuracy against parameters" src="data:image/png;base64,{data}">')
+    for image in images:
+        if image.is_file():
+            data = base64.b64encode(image.read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(image.stem)}" src="data:image/png;base64,{data}">')
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
              "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee;cursor:pointer}"
              "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
@@ -243,8 +248,9 @@ if (asked) document.querySelectorAll('table').forEach(table => sortTable(table, 
 """
 
 
-def leaderboard_html(tables: list[dict], image: Path | None) -> str:
-    return html_page("nlp-road leaderboard", [(_heading(t).replace("`", ""), *_shown_rows(t)) for t in tables], image)
+def leaderboard_html(tables: list[dict], images: list[Path], *, notes: list[str] = ()) -> str:
+    return html_page("nlp-road leaderboard", [(_heading(t).replace("`", ""), *_shown_rows(t)) for t in tables], images,
+                     notes=notes)
 
 
 def _cell(value) -> str:

@@ -53,6 +53,10 @@ class TrainConfig:
         "help": "no, fp16 or bf16; default: the accelerate config's choice."})
     report_to: str | None = field(default=None, metadata={"help": "An accelerate tracker, e.g. 'tensorboard'."})
     keep_checkpoints: bool = field(default=False, metadata={"help": "Keep checkpoints/ after a finished run."})
+    early_stopping_patience: int = field(default=0, metadata={
+        "help": "Stop after this many epochs without a validation gain (0: run every epoch)."})
+    early_stopping_threshold: float = field(default=0.0, metadata={
+        "help": "The least gain in the validation figure that counts as one."})
 
     def __post_init__(self):
         check_options([
@@ -66,6 +70,10 @@ class TrainConfig:
             (0 <= self.warmup_ratio < 1, f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})"),
             (self.max_grad_norm >= 0, f"--max_grad_norm must not be negative (got {self.max_grad_norm})"),
             (self.checkpoint_every >= 0, f"--checkpoint_every must not be negative (got {self.checkpoint_every})"),
+            (self.early_stopping_patience >= 0,
+             f"--early_stopping_patience must not be negative (got {self.early_stopping_patience})"),
+            (self.early_stopping_threshold >= 0,
+             f"--early_stopping_threshold must not be negative (got {self.early_stopping_threshold})"),
             (self.mixed_precision in (None, "no", "fp16", "bf16"),
              f"--mixed_precision {self.mixed_precision!r}: choose no, fp16 or bf16"),
         ])
@@ -171,10 +179,13 @@ class Validation:
     metric: str = MAIN_METRIC
     higher_is_better: bool = True
 
-    def better(self, new: dict, best: dict | None) -> bool:
+    def better(self, new: dict, best: dict | None, threshold: float = 0.0) -> bool:
+        """Whether `new` beats `best` by more than `threshold` (any gain picks the best epoch; early
+        stopping asks for more)."""
         if best is None:
             return True
-        return new[self.metric] > best[self.metric] if self.higher_is_better else new[self.metric] < best[self.metric]
+        gain = new[self.metric] - best[self.metric] if self.higher_is_better else best[self.metric] - new[self.metric]
+        return gain > threshold
 
 
 def classification_validation(label_names: list[str]) -> Validation:
@@ -195,6 +206,7 @@ class TrainResult:
     steps: int
     epoch_seconds: list[float]
     losses: list[float]  # training loss of every optimizer step, for the loss curve
+    stopped: str  # why training ended: every epoch ran, or early stopping after which epoch
     # The best weights in full, gathered however the model is sharded (FSDP, ZeRO-3): what save_pretrained
     # writes on the main process. Without sharding these are the model's own tensors, not a copy.
     state_dict: dict = field(default_factory=dict, repr=False)
@@ -233,7 +245,7 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     scheduler = get_linear_schedule_with_warmup(raw_optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
     state = {"epoch": 0, "batch_in_epoch": 0, "step": 0, "history": [], "best": None, "epoch_seconds": [],
-             "losses": []}
+             "losses": [], "stale_epochs": 0, "stopped": None}
     if resume:
         latest = _latest_checkpoint(checkpoints)
         try:  # accelerate reads weights from safetensors, and the rest with torch's weights-only unpickler
@@ -241,7 +253,8 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
         except pickle.UnpicklingError as error:
             raise UsageError(f"--resume: checkpoint {latest} holds something other than tensors and plain "
                              f"states, so it was not loaded ({str(error).splitlines()[0][:120]})") from None
-        state = {"losses": [], **json.loads((latest / "trainer_state.json").read_text())}
+        state = {"losses": [], "stale_epochs": 0, "stopped": None,
+                 **json.loads((latest / "trainer_state.json").read_text())}
         scheduler.load_state_dict(state.pop("scheduler"))
         accelerator.print(f"resuming from {latest} (epoch {state['epoch'] + 1}, step {state['step']})")
     if config.report_to:
@@ -262,7 +275,7 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
 
     progress = tqdm(total=total_steps, initial=state["step"], desc="training",
                     disable=not accelerator.is_local_main_process)
-    while state["epoch"] < config.epochs:
+    while state["epoch"] < config.epochs and state["stopped"] is None:
         epoch_start = time.perf_counter()
         loader = (accelerator.skip_first_batches(train_loader, state["batch_in_epoch"])
                   if state["batch_in_epoch"] else train_loader)
@@ -297,9 +310,16 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
         accelerator.print(f"epoch {state['epoch'] + 1}: validation {validation.metric} {scores[validation.metric]:.4f}")
         if config.report_to:
             accelerator.log({f"validation/{k}": v for k, v in scores.items()}, step=state["step"])
+        # Patience counts epochs since the last gain worth the threshold, as transformers' EarlyStoppingCallback.
+        state["stale_epochs"] = 0 if validation.better(scores, state["best"], config.early_stopping_threshold) else (
+            state["stale_epochs"] + 1)
         if validation.better(scores, state["best"]):
             state["best"] = {"epoch": state["epoch"] + 1, **scores}
             accelerator.save_model(model, checkpoints / "best")
+        if config.early_stopping_patience and state["stale_epochs"] >= config.early_stopping_patience:
+            state["stopped"] = (f"early stopping after epoch {state['epoch'] + 1}: no validation {validation.metric} "
+                                f"gain above {config.early_stopping_threshold} in {state['stale_epochs']} epoch(s)")
+            accelerator.print(state["stopped"])
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
         save_checkpoint()
@@ -309,7 +329,8 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     accelerator.wait_for_everyone()
     restore_weights(accelerator, model, checkpoints / "best")
     return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
-                       state["epoch_seconds"], state["losses"], accelerator.get_state_dict(model))
+                       state["epoch_seconds"], state["losses"], state["stopped"] or f"all {config.epochs} epochs ran",
+                       accelerator.get_state_dict(model))
 
 
 def restore_weights(accelerator: Accelerator, model, folder: Path) -> None:

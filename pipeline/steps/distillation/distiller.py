@@ -98,9 +98,12 @@ class Distiller:
 
     # 1. Teachers.
     def obtain_teachers(self) -> list[Teacher]:
+        # The teacher stops early as the students do (--early_stopping_*), so run_all's fine-tune is found again.
         teacher_train = replace(TrainConfig(), epochs=self.settings.teacher_epochs, seed=self.settings.teacher_seed,
                                 learning_rate=self.settings.teacher_learning_rate,
-                                mixed_precision=self.train_config.mixed_precision)
+                                mixed_precision=self.train_config.mixed_precision,
+                                early_stopping_patience=self.train_config.early_stopping_patience,
+                                early_stopping_threshold=self.train_config.early_stopping_threshold)
         teacher_spec = ModelSpec(max_length=self.model_spec.max_length)
         self.teachers = [obtain_teacher(plan, self.task, data_spec=self.data_spec,
                                         model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
