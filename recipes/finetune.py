@@ -23,7 +23,7 @@ def main() -> None:
     # 2-4. Model and tokenizer, training with the best validation epoch kept, test evaluation
     #      (metrics, interval, per-phenomenon accuracy, speed), and the run record with the model.
     record, _ = fine_tune(task, model_spec, train_config=train_config, options=options, accelerator=accelerator,
-                          config=config)
+                          config=config, only_stage=True)
 
     # 5. The result, for people.
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))

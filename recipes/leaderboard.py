@@ -1,7 +1,7 @@
 """The leaderboard of every run: one table per test set, the road's lessons checked on it, and a multi-task
 board across test sets, built only from records.
 
-    python recipes/leaderboard.py [--runs outputs] [--out outputs/reports] [--predictions DIR]
+    python recipes/leaderboard.py [--runs outputs] [--output_dir outputs/reports] [--predictions DIR]
 
 Runs of one config that differ only by seeds (the run's, a teacher's) become one row: mean +- std of the
 test accuracy, and n. After the tables come the lessons of the road (pipeline/road.py), each a paired
@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pipeline.harness.config import run_cli
+from pipeline.harness.config import RecipeParser, Renamed, run_cli
 from pipeline.harness.errors import UsageError
 from pipeline.harness.multitask import board_csv, board_html, board_markdown, board_plot, multitask_board
 from pipeline.harness.records import find_records
@@ -26,9 +26,10 @@ from pipeline.road import lessons, road_plot
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="outputs", help="folder holding run folders with results.json")
-    parser.add_argument("--out", default="outputs/reports", help="where leaderboard.{md,csv,json,html,png} go")
+    parser.add_argument("--output_dir", default="outputs/reports", help="where leaderboard.{md,csv,json,html,png} go")
+    parser.add_argument("--out", dest="output_dir", action=Renamed, new="--output_dir")
     parser.add_argument("--predictions", default=None,
                         help="also copy each run's GLUE-style test predictions (index<TAB>prediction) here")
     args = parser.parse_args()
@@ -39,7 +40,7 @@ def main() -> None:
     tables = leaderboard(records)
     checked = lessons(records)
     shown = "\n".join(f"- {lesson['line']}" for lesson in checked)
-    out = Path(args.out)
+    out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "leaderboard.md").write_text(leaderboard_markdown(tables) + (f"\n## What the road shows\n\n{shown}\n"
                                                                           if checked else ""))

@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.harness.config import run_cli
+from pipeline.harness.config import RecipeParser, run_cli
 from pipeline.harness.errors import UsageError
 from pipeline.steps.export import EXPORTS
 from pipeline.predictor import load_predictor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a finished run folder under outputs/")
     parser.add_argument("sentences", nargs="*", help="sentences to classify (default: --file, else standard input)")
     parser.add_argument("--file", help="a UTF-8 text file, one sentence a line")

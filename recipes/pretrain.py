@@ -25,7 +25,7 @@ def main() -> None:
     # 1-4. The corpus (held-out texts apart), the model with its objective's head and a tokenizer of its
     #      family's kind trained on the corpus, training with the best held-out epoch kept, the record.
     record = pretrain(corpus_spec, spec, train_config=train_config, options=options, accelerator=accelerator,
-                      config=config)
+                      config=config, only_stage=True)
 
     # 5. The result, for people.
     metrics = record.metrics

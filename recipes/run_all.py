@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.harness.config import RecipeParser, run_cli
 from pipeline.harness.heads import FAMILY
 from pipeline.steps.distillation import DistillConfig
 from pipeline.steps.pretraining.objectives import OBJECTIVES
@@ -50,7 +51,7 @@ def python(recipe: str, args: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", "--dataset", nargs="+", default=["builtin"],
                         help="data sets to run the road on, one after the other (names as recipes take them)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
@@ -68,8 +69,12 @@ def main() -> None:
                         help="epochs of from-scratch and pretrained-here transformers (at 1e-3) and fastText")
     parser.add_argument("--rnn_epochs", type=int, default=30)
     parser.add_argument("--elmo_epochs", type=int, default=30, help="epochs of the ELMo step's mix and BiLSTM (at 3e-3)")
-    parser.add_argument("--max_transfer_rows", type=int, default=None,
-                        help="cap the distillation's transfer set (default: every left-out and generated row)")
+    parser.add_argument("--elmo_encoders", nargs="*", default=["bilm", "minilm"],
+                        help="frozen encoders the ELMo step mixes: bilm (the biLM pretrained here, with --pretrain "
+                             "bilm) and any other --encoder recipes/elmo.py takes (minilm: pretrained on real text)")
+    parser.add_argument("--max_transfer_rows", type=int, default=25000,
+                        help="cap the distillation's transfer set, a seeded sample (the built-in data's 25,000 "
+                             "left-out and generated rows fit; SST-2's 56,000 left-out rows are sampled)")
     parser.add_argument("--early_stopping_patience", type=int, default=3,
                         help="every neural step stops after this many epochs without a validation gain, "
                              "keeping its best epoch (0: every epoch runs)")
@@ -89,7 +94,7 @@ def main() -> None:
         road(dataset, args)
     reports = str(Path(args.output_dir) / "reports")
     for recipe in ("leaderboard", "params_report"):
-        python(recipe, ["--runs", args.output_dir, "--out", reports])
+        python(recipe, ["--runs", args.output_dir, "--output_dir", reports])
     print(f"\n{elapsed()} run_all: done")
 
 
@@ -106,6 +111,7 @@ def road(dataset: str, args: argparse.Namespace) -> None:
     teacher = ["--epochs", str(args.teacher_epochs), "--learning_rate", str(args.teacher_learning_rate), *stop]
     for seed in args.seeds:
         s = ["--seed", str(seed)]
+        elmo = [*data, *s, "--epochs", str(args.elmo_epochs), "--learning_rate", "3e-3", *stop]
         launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
         launch("bow", [*data, *s, "--features", "tfidf", "--ngram_max", "2"])  # TF-IDF 1-2-grams
         launch("bow", [*data, *s, "--features", "fasttext", "--epochs", str(args.scratch_epochs),
@@ -125,8 +131,8 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
             pretrained = finished_pretraining(pretrain_args).run_dir
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
-                launch("elmo", [*data, *s, "--encoder", pretrained, "--epochs", str(args.elmo_epochs),
-                                "--learning_rate", "3e-3", *stop])
+                if "bilm" in args.elmo_encoders:
+                    launch("elmo", [*elmo, "--encoder", pretrained])
                 continue
             # Both read the tokens the way this pretraining informs (a masked LM: their mean, not BERT's [CLS]).
             readout = OBJECTIVES[objective].readout
@@ -134,12 +140,14 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             if model not in args.finetune_models or readout != FAMILY:
                 launch("finetune", [*tune, "--model", model])
             launch("finetune", [*tune, "--model", pretrained])
+        for encoder in (e for e in args.elmo_encoders if e != "bilm"):  # the same mix over a pretrained transformer
+            launch("elmo", [*elmo, "--encoder", encoder])
         # The teacher's options are its fine-tune's above (the main job's), so distillation reuses that run.
         launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(args.teacher_learning_rate),
                            "--epochs", str(args.student_epochs), *stop, *s,
-                           *(["--max_transfer_rows", str(args.max_transfer_rows)] if args.max_transfer_rows else [])])
+                           "--max_transfer_rows", str(args.max_transfer_rows)])
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,12 +1,13 @@
 import os
 import runpy
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from pipeline.harness.runs import crashed_copy  # noqa: F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -85,17 +86,3 @@ def start(recipe: str, args: list[str]) -> subprocess.Popen:
     command, env = _launch_command(recipe, args, 1)
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                             start_new_session=True)
-
-
-def crashed_copy(run: Path, into: Path, *, after_step: int) -> Path:
-    """A copy of a finished run as a crash after `after_step` leaves it: checkpoints up to that step,
-    no model, no record."""
-    crashed = into / run.name
-    shutil.copytree(run, crashed)
-    for name in ("results.json", "model"):
-        path = crashed / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for checkpoint in (crashed / "checkpoints").glob("step-*"):
-        if int(checkpoint.name.split("-")[1]) > after_step:
-            shutil.rmtree(checkpoint)
-    return crashed

@@ -5,6 +5,7 @@ in-process in tests/test_finetune.py (they need its data files)."""
 import pytest
 
 from conftest import SHARED, TINY, assert_usage_error, launch_all
+from test_distillation import BAD as DISTILL_BAD, bad_input_files as distill_files
 from test_elmo import BAD as ELMO_BAD
 from test_finetune import BAD as FINETUNE_BAD, bad_input_files
 from test_pretraining import BAD as PRETRAIN_BAD
@@ -25,7 +26,12 @@ def test_every_bad_input_under_accelerate_launch(tmp_path):
     cases = [("finetune", [*TINY, *args], message) for args, message in FINETUNE_BAD
              if "{sst2}" not in args or (SHARED / "sst2").exists()]
     cases += IN_PROCESS
-    assert len(cases) >= 24  # finetune's (one option check standing for OPTION_BAD), pretrain's, elmo's
+    # Distillation's cases that its recipe checks itself (range checks stand for the rest, as above).
+    paths.update(distill_files(tmp_path))
+    cases += [("distill", [*([] if "--teacher" in args else ["--teacher", "bert-tiny"]), *args], message)
+              for args, message in DISTILL_BAD
+              if any(m in message for m in ("applies to", "holds no text", "nothing to resume"))]
+    assert len(cases) >= 32  # finetune's (one option check standing for OPTION_BAD), pretrain's, elmo's, distill's
     outputs = [tmp_path / f"outputs-{i}" for i in range(len(cases))]
     runs = [(recipe, [*(a.format(**paths) for a in args), "--output_dir", str(out)])
             for (recipe, args, _), out in zip(cases, outputs)]

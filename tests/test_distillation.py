@@ -223,8 +223,10 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     assert list(record["transfer"]) == ["augmentation"] and 100 < record["transfer"]["augmentation"] <= 240
 
 
-@pytest.mark.parametrize("args, message", [
+BAD = [
     (["--layer_map", "0,5", "--student", "distil"], "does not fit a teacher with 2 layers"),
+    (["--layer_map", "0,7"], "--layer_map applies to --student distil (the teacher layers it copies) only"),
+    (["--unlabeled_file", "{empty}"], "holds no text (3 bytes"),
     (["--student", "lstm-huge"], "unknown student 'lstm-huge'"),
     (["--augment", "shuffle", "--augment_copies", "1"], "unknown augmentation ['shuffle']"),
     (["--temperature", "0"], "--temperature must be positive"),
@@ -234,10 +236,23 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     (["--student", "distil", "--alpha_relation", "1", "--relation_heads", "5"], "does not divide"),
     (["--teacher_epochs", "0"], "--teacher_epochs must be at least 1"),
     (["--student", "distil", "--pooling", "mean"], "does not apply to --student distil"),
-])
+    (["--teacher", "{teacher_run}", "--teacher_epochs", "2"], "--teacher_epochs applies to a --teacher fine-tuned first"),
+    (["--resume"], "--resume: nothing to resume: no run of this distillation (finetune-bert-tiny-builtin-"),
+]
+
+
+def bad_input_files(tmp_path) -> dict[str, str]:
+    """The files BAD's cases name: an unlabelled file of blank lines, a folder that looks like a finished run."""
+    (tmp_path / "empty.txt").write_text(" \n\n")
+    return {"empty": str(tmp_path / "empty.txt"), "teacher_run": str(tmp_path / "some-run")}
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[m for _, m in BAD])
 def test_bad_options_fail_before_the_teacher_trains(tmp_path, capsys, args, message):
     out = tmp_path / "out"
-    status = run_recipe("distill", ["--teacher", "bert-tiny", *args, "--output_dir", str(out)])
+    args = [a.format(**bad_input_files(tmp_path)) for a in args]
+    teacher = [] if "--teacher" in args else ["--teacher", "bert-tiny"]
+    status = run_recipe("distill", [*teacher, *args, "--output_dir", str(out)])
     err = capsys.readouterr().err
     assert status == 2 and message in err, err
     assert [line for line in err.splitlines() if line.strip()] == [line for line in err.splitlines()

@@ -102,10 +102,12 @@ def test_predict_classifies_raw_text_with_an_elmo_run(elmo_runs, capsys):
 
 
 def test_the_leaderboard_and_parameter_report_show_elmo_runs(elmo_runs, tmp_path, capsys):
-    assert run_recipe("leaderboard", ["--runs", str(elmo_runs), "--out", str(tmp_path)], capsys) == 0
+    assert run_recipe("leaderboard", ["--runs", str(elmo_runs), "--output_dir", str(tmp_path)], capsys) == 0
     board = (tmp_path / "leaderboard.md").read_text()
     assert "| elmo |" in board and "learned mix" in board and "top mix" in board
+    capsys.readouterr()  # the old spelling of --output_dir still works, for one release, with a notice
     assert run_recipe("params_report", ["--runs", str(elmo_runs), "--out", str(tmp_path), "--offline"], capsys) == 0
+    assert "note: --out is now --output_dir" in capsys.readouterr().err
     rows = (tmp_path / "params.csv").read_text().splitlines()
     header = rows[0].split(",")
     elmo = [dict(zip(header, r.split(","))) for r in rows if r.startswith("elmo-")]

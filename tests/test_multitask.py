@@ -73,7 +73,7 @@ def test_the_leaderboard_recipe_writes_the_board_when_runs_span_several_test_set
         (folder / "results.json").write_text(json.dumps(rec.to_json()))
     out = tmp_path / "reports"
     result = subprocess.run([sys.executable, str(ROOT / "recipes" / "leaderboard.py"), "--runs", str(runs),
-                             "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+                             "--output_dir", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "## Multi-task board (3 test sets)" in result.stdout
     for suffix in ("md", "csv", "json", "html", "png"):

@@ -109,7 +109,8 @@ def whole_road(tmp_path_factory):
                "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--teacher_learning_rate", "1e-3",
                "--scratch_epochs", "1", "--rnn_epochs", "1", "--student_epochs", "1", "--max_transfer_rows", "400",
                "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs),
-               "--pretrain", "bilm", "--pretrain_corpus_size", "600", "--pretrain_epochs", "1", "--elmo_epochs", "1"]
+               "--pretrain", "bilm", "--pretrain_corpus_size", "600", "--pretrain_epochs", "1", "--elmo_epochs", "1",
+               "--elmo_encoders", "bilm"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return outputs, result.stdout
@@ -160,7 +161,7 @@ def test_the_lessons_are_printed_and_kept(whole_road):
 
 def test_glue_prediction_files(whole_road, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "recipes" / "leaderboard.py"), "--runs", str(whole_road[0]),
-                             "--out", str(tmp_path / "r"), "--predictions", str(tmp_path / "p")],
+                             "--output_dir", str(tmp_path / "r"), "--predictions", str(tmp_path / "p")],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     files = sorted((tmp_path / "p").glob("*.tsv"))

@@ -38,11 +38,18 @@ def road(tmp_path_factory):
     return tmp_path_factory.mktemp("road")
 
 
-def test_one_hot_bag_of_words_is_binary_and_counts_its_coefficients(road):
+@pytest.fixture(scope="module")
+def bow_run(road):
+    """A one-hot bag-of-words run, trained on first use (scikit-learn is fast: the whole training split)."""
     out = road / "bow"
-    args = ["--features", "binary", "--ngram_max", "1", "--max_eval_samples", "400", "--output_dir", str(out)]
-    assert run_recipe("bow", args) == 0  # scikit-learn is fast: the whole training split
-    record = only_record(out)
+    if not out.exists():
+        args = ["--features", "binary", "--ngram_max", "1", "--max_eval_samples", "400", "--output_dir", str(out)]
+        assert run_recipe("bow", args) == 0
+    return only_record(out)
+
+
+def test_one_hot_bag_of_words_is_binary_and_counts_its_coefficients(bow_run):
+    record = bow_run
     assert record["method"] == "bow" and record["recipe"] == "bow"
     pipeline = load_sklearn(Path(record["run_dir"]) / "model" / "pipeline.skops")
     row = pipeline.named_steps["vectorizer"].transform(["good good good film film"])
@@ -72,13 +79,24 @@ def test_fasttext_on_the_harness_loop(road):
     assert_predictions_survive_reload(record)
 
 
+@pytest.fixture(scope="module")
+def word2vec_run(road):
+    """The record of a word2vec run of one architecture, trained on first use (tests that read one build it)."""
+
+    def run(architecture: str) -> dict:
+        out = road / f"w2v-{architecture}"
+        if not out.exists():
+            args = ["--architecture", architecture, "--weighting", "tfidf", "--min_count", "1", "--w2v_epochs", "3",
+                    "--neighbors", "plot", "zzzz", "--analogy", "good,great,bad", *SMALL, "--output_dir", str(out)]
+            assert run_recipe("word2vec", args) == 0
+        return only_record(out)
+
+    return run
+
+
 @pytest.mark.parametrize("architecture", ["cbow", "skipgram"])
-def test_word2vec_trains_evaluates_and_queries(road, architecture):
-    out = road / f"w2v-{architecture}"
-    args = ["--architecture", architecture, "--weighting", "tfidf", "--min_count", "1", "--w2v_epochs", "3",
-            "--neighbors", "plot", "zzzz", "--analogy", "good,great,bad", *SMALL, "--output_dir", str(out)]
-    assert run_recipe("word2vec", args) == 0
-    record = only_record(out)
+def test_word2vec_trains_evaluates_and_queries(word2vec_run, architecture):
+    record = word2vec_run(architecture)
     vectors = record["word_vectors"]
     assert vectors["words_per_second"] > 0
     assert 0 <= vectors["analogies"]["accuracy"] <= 1 and 0 <= vectors["analogies"]["oov_ratio"] <= 1
@@ -89,10 +107,10 @@ def test_word2vec_trains_evaluates_and_queries(road, architecture):
     assert_predictions_survive_reload(record)
 
 
-def test_pretrained_vectors_in_word2vec_format(road, tmp_path):
+def test_pretrained_vectors_in_word2vec_format(word2vec_run, tmp_path):
     from gensim.models import KeyedVectors
 
-    trained = KeyedVectors.load_word2vec_format(str(next((road / "w2v-cbow").glob("*/model/vectors.bin"))),
+    trained = KeyedVectors.load_word2vec_format(str(Path(word2vec_run("cbow")["run_dir"]) / "model" / "vectors.bin"),
                                                 binary=True)
     for suffix, binary in ((".txt", False), (".bin", True)):
         path = tmp_path / f"vectors{suffix}"
@@ -103,9 +121,9 @@ def test_pretrained_vectors_in_word2vec_format(road, tmp_path):
         assert record["model"]["vocabulary"] == len(trained.key_to_index)
 
 
-def test_rnn_with_word2vec_initialisation(road):
+def test_rnn_with_word2vec_initialisation(road, word2vec_run):
     out = road / "rnn"
-    vectors_run = only_record(road / "w2v-skipgram")["run_dir"]
+    vectors_run = word2vec_run("skipgram")["run_dir"]
     result = launch("rnn", ["--cell", "gru", "--epochs", "1", "--learning_rate", "2e-3", "--sequence_length", "32",
                             "--vectors", vectors_run, *SMALL, "--output_dir", str(out)])
     assert result.returncode == 0, result.stderr[-2000:]
@@ -115,8 +133,8 @@ def test_rnn_with_word2vec_initialisation(road):
     assert_predictions_survive_reload(record)
 
 
-def test_predict_reads_arguments_files_and_stdin(road, tmp_path):
-    run = only_record(road / "bow")["run_dir"]
+def test_predict_reads_arguments_files_and_stdin(bow_run, tmp_path):
+    run = bow_run["run_dir"]
     script = [sys.executable, str(ROOT / "recipes" / "predict.py"), run]
     by_argument = subprocess.run([*script, "the plot was superb ."], capture_output=True, text=True)
     assert by_argument.returncode == 0, by_argument.stderr
@@ -131,10 +149,10 @@ def test_predict_reads_arguments_files_and_stdin(road, tmp_path):
     assert by_stdin.stdout.split("\t")[0] == label
 
 
-def test_predict_names_a_model_kind_it_cannot_load(road, tmp_path, capsys):
+def test_predict_names_a_model_kind_it_cannot_load(bow_run, tmp_path, capsys):
     """A run written by another version (a kind missing from MODEL_KINDS) is refused in one line."""
     run = tmp_path / "foreign"
-    shutil.copytree(only_record(road / "bow")["run_dir"], run)
+    shutil.copytree(bow_run["run_dir"], run)
     record = json.loads((run / "results.json").read_text())
     record["model"]["class"] = "QuantumClassifier"
     (run / "results.json").write_text(json.dumps(record))

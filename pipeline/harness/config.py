@@ -13,7 +13,7 @@ from typing import Callable
 import yaml
 from transformers import HfArgumentParser
 
-from .errors import UsageError
+from .errors import UsageError, check_finite
 
 
 def parse_options(types: tuple, description: str, argv: list[str] | None = None, *,
@@ -22,8 +22,8 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None,
 
     `defaults` replaces field defaults for one recipe (e.g. a student's learning rate); YAML and flags win.
     """
-    parser = HfArgumentParser(types, description=description,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _OptionsParser(types, description=description,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.set_defaults(**(defaults or {}))
     parser.add_argument("--config", default=None, help="A YAML file of options (flags given here override it).")
     for action in parser._actions:
@@ -33,11 +33,12 @@ def parse_options(types: tuple, description: str, argv: list[str] | None = None,
     known, _ = parser.parse_known_args(argv)
     if known.config:
         parser.set_defaults(**_read_yaml(Path(known.config), parser))
+    values, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise UsageError(unknown_option(unknown, parser))
+    check_finite(vars(values))  # before the dataclasses check ranges: inf passes "must be positive"
     # The extra namespace that comes back holds only --config; the dataclasses hold everything else.
-    *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    if remaining:
-        raise UsageError(unknown_option(remaining, parser))
-    instances = [i for i in parsed if dataclasses.is_dataclass(i)]
+    instances = [i for i in parser.parse_args_into_dataclasses(args=argv) if dataclasses.is_dataclass(i)]
     return instances, flat_config(instances)
 
 
@@ -53,6 +54,40 @@ def unknown_option(remaining: list[str], parser: argparse.ArgumentParser) -> str
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(close)}?" if close else "; see --help for the options"
     return f"unknown option {name}{hint}"
+
+
+class _OptionsParser(HfArgumentParser):
+    """A value argparse cannot read (`--epochs two`) is one `error:` line, as every other bad input."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+class RecipeParser(argparse.ArgumentParser):
+    """argparse for recipes without options dataclasses (reports, run_all): the same one-line errors, the
+    closest options named for a mistyped one, numbers checked finite."""
+
+    def parse_args(self, args=None, namespace=None):
+        values, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            raise UsageError(unknown_option(unknown, self))
+        check_finite(vars(values))
+        return values
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+class Renamed(argparse.Action):
+    """An option's old spelling, kept for one release: it still works, with a one-line notice."""
+
+    def __init__(self, option_strings, dest, *, new: str, **kwargs):
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"note: {option_string} is now {self.new}; the old spelling goes in the next release", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def flat_config(instances: list) -> dict:

@@ -28,6 +28,7 @@ def environment(accelerator: Accelerator) -> dict:
               "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         device["gpu"] = torch.cuda.get_device_name()
+        device["max_memory_allocated_mb"] = torch.cuda.max_memory_allocated() / 2 ** 20  # this process's peak
     return {"git_commit": _git_commit(), "versions": versions, "device": device}
 
 

@@ -22,11 +22,12 @@ FINETUNE_OPTIONS = (DataSpec, ModelSpec, TrainConfig, RunOptions)
 
 
 def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, options: RunOptions,
-              accelerator: Accelerator, config: dict, reuse: bool = False,
+              accelerator: Accelerator, config: dict, reuse: bool = False, only_stage: bool = False,
               title: str = "fine-tune") -> tuple[RunRecord, LoadedModel | None]:
     """Build the model, train it with the best validation epoch kept, evaluate on test, record the run.
 
-    With `reuse`, a finished run of the same config is returned instead (and no model is built).
+    With `reuse`, a finished run of the same config is returned instead (and no model is built);
+    `only_stage`: the recipe is this fine-tune alone, so --resume needs an unfinished run of it.
     """
     loaded = []
 
@@ -41,7 +42,7 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
                                 method="finetune")
 
     record = run_stage(Stage(title, "finetune", [model_spec.model, task.name], config), body, options=options,
-                       accelerator=accelerator, reuse=reuse, prepare=prepare)
+                       accelerator=accelerator, reuse=reuse, prepare=prepare, only_stage=only_stage)
     return record, (loaded[0] if loaded else None)
 
 

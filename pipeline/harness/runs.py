@@ -154,3 +154,17 @@ def read_predictions(run_dir: str | Path, label_names: list[str]) -> np.ndarray:
     lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
     index = {name: i for i, name in enumerate(label_names)}
     return np.asarray([index[line.split("\t", 1)[1]] for line in lines])
+
+
+def crashed_copy(run: Path, into: Path, *, after_step: int) -> Path:
+    """A copy of a finished run as a crash after `after_step` leaves it: checkpoints up to that step, no
+    model, no record (what resume checks start from)."""
+    crashed = into / run.name
+    shutil.copytree(run, crashed)
+    for name in (RECORD, MODEL):
+        path = crashed / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for checkpoint in (crashed / CHECKPOINTS).glob("step-*"):
+        if int(checkpoint.name.split("-")[1]) > after_step:
+            shutil.rmtree(checkpoint)
+    return crashed

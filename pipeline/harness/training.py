@@ -287,9 +287,13 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
             with accelerator.accumulate(model):
                 loss = loss_fn(model, batch, state["step"] / total_steps)
                 accelerator.backward(loss)
+                norm = None
                 if accelerator.sync_gradients and config.max_grad_norm:
-                    accelerator.clip_grad_norm_([p for m in (model, *extra) for p in m.parameters()],
-                                                config.max_grad_norm)
+                    norm = accelerator.clip_grad_norm_([p for m in (model, *extra) for p in m.parameters()],
+                                                       config.max_grad_norm)
+                if accelerator.sync_gradients and not _finite(accelerator, loss, norm):
+                    progress.close()
+                    raise UsageError(_diverged(state, loss, norm, config, accelerator, checkpoints, run_dir))
                 optimizer.step()
                 optimizer.zero_grad()
             state["batch_in_epoch"] += 1
@@ -331,6 +335,37 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
     return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
                        state["epoch_seconds"], state["losses"], state["stopped"] or f"all {config.epochs} epochs ran",
                        accelerator.get_state_dict(model))
+
+
+def _finite(accelerator: Accelerator, loss: torch.Tensor, norm) -> bool:
+    """Whether every process saw a finite loss and gradient norm (fp16's scaler skips steps with inf
+    gradients itself, so there the loss alone counts)."""
+    if hasattr(norm, "full_tensor"):  # FSDP2 returns the norm as a DTensor
+        norm = norm.full_tensor()
+    norms = [] if norm is None or accelerator.mixed_precision == "fp16" else [torch.as_tensor(norm)]
+    bad = torch.tensor([float(not all(torch.isfinite(x).all() for x in (loss.detach(), *norms)))],
+                       device=accelerator.device)
+    if accelerator.num_processes > 1:
+        bad = accelerator.reduce(bad, "sum")
+    return not bad.item()
+
+
+def _diverged(state: dict, loss: torch.Tensor, norm, config: TrainConfig, accelerator: Accelerator,
+              checkpoints: Path, run_dir: Path) -> str:
+    """The one line a diverged run ends with; its last good checkpoint stays, a folder with none is removed."""
+    seen = f"the loss is {loss.item()}" + (f" and the gradient norm {float(norm)}" if norm is not None else "")
+    cause = ("fp16 overflowing (try bf16)" if accelerator.mixed_precision == "fp16"
+             else f"a learning rate too high for this model (--learning_rate {config.learning_rate})")
+    kept = sorted(p for p in checkpoints.glob("step-*") if (p / "trainer_state.json").is_file())
+    accelerator.wait_for_everyone()
+    if kept:
+        where = f"; its last good checkpoint is kept ({kept[-1]})"
+    else:
+        where = "; it had no checkpoint yet, so its folder is removed"
+        if accelerator.is_main_process:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return (f"training diverged at optimizer step {state['step'] + 1} (epoch {state['epoch'] + 1}): {seen}; "
+            f"likely cause: {cause}; no model or record was written{where}")
 
 
 def restore_weights(accelerator: Accelerator, model, folder: Path) -> None:

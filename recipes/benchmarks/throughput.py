@@ -37,16 +37,25 @@ from pipeline.harness.training import TrainConfig, classification_validation, ma
 SETTINGS = {"builtin": "builtin", "sst2": "../shared/data/sst2"}
 
 
-def matmul_flops(size: int = 2048, repeats: int = 10) -> float:
-    """FLOP/s of a float32 square matmul on this machine's threads: the peak MFU is measured against."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_flops(size: int = 2048, repeats: int = 10, *, device: str = "cpu",
+                 dtype: torch.dtype = torch.float32) -> float:
+    """FLOP/s of a square matmul on this device (float32 on CPU threads, bf16 on a GPU): the peak MFU is
+    measured against."""
+    a, b = torch.randn(size, size, device=device, dtype=dtype), torch.randn(size, size, device=device, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(repeats):
+        _synchronize(device)
         start = time.perf_counter()
         a @ b
+        _synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def model_flops(model, lengths: list[int], *, training: bool) -> float:
@@ -67,8 +76,9 @@ class EpochTimer(TrainerCallback):
         self.seconds = time.perf_counter() - self.start
 
 
-def train_project(task, encoded, config: TrainConfig) -> float:
-    loaded = load_model(ModelSpec("minilm"), task.label_names)
+def train_project(task, encoded, config: TrainConfig, *, model: str = "minilm") -> float:
+    """Seconds of one epoch of the project's loop (on the accelerator's device and config's precision)."""
+    loaded = load_model(ModelSpec(model), task.label_names, task.splits["train"]["text"])
     accelerator = make_accelerator(config)
     with tempfile.TemporaryDirectory() as folder:
         result = train(loaded.model, encoded["train"], encoded["validation"], collate=DataCollatorWithPadding(
@@ -77,28 +87,31 @@ def train_project(task, encoded, config: TrainConfig) -> float:
     return result.epoch_seconds[0]
 
 
-def train_trainer(task, encoded, config: TrainConfig, sampling: str = "random") -> float:
-    loaded = load_model(ModelSpec("minilm"), task.label_names)
+def train_trainer(task, encoded, config: TrainConfig, sampling: str = "random", *, model: str = "minilm",
+                  device: str = "cpu") -> float:
+    """Seconds of one epoch of the HF Trainer, same rows, batch, schedule and precision."""
+    loaded = load_model(ModelSpec(model), task.label_names, task.splits["train"]["text"])
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as folder:
         args = TrainingArguments(
             output_dir=folder, per_device_train_batch_size=config.batch_size, num_train_epochs=config.epochs,
             learning_rate=config.learning_rate, weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio,
             max_grad_norm=config.max_grad_norm, seed=config.seed, save_strategy="no", eval_strategy="no",
-            report_to=[], disable_tqdm=True, use_cpu=True, logging_steps=10_000, train_sampling_strategy=sampling)
+            report_to=[], disable_tqdm=True, use_cpu=device == "cpu", bf16=config.mixed_precision == "bf16",
+            logging_steps=10_000, train_sampling_strategy=sampling)
         Trainer(model=loaded.model, args=args, train_dataset=encoded["train"],
                 data_collator=DataCollatorWithPadding(loaded.tokenizer), callbacks=[timer]).train()
     return timer.seconds
 
 
-def infer_project(model, tokenizer, texts: list[str], batch_size: int) -> float:
+def infer_project(model, tokenizer, texts: list[str], batch_size: int, *, device: str = "cpu") -> float:
     start = time.perf_counter()
-    model_predictor(model, tokenizer, "cpu", 128, batch_size=batch_size)(texts)
+    model_predictor(model, tokenizer, device, 128, batch_size=batch_size)(texts)
     return time.perf_counter() - start
 
 
-def infer_pipeline(model, tokenizer, texts: list[str], batch_size: int) -> float:
-    classify = hf_pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu")
+def infer_pipeline(model, tokenizer, texts: list[str], batch_size: int, *, device: str = "cpu") -> float:
+    classify = hf_pipeline("text-classification", model=model, tokenizer=tokenizer, device=device)
     start = time.perf_counter()
     classify(texts, batch_size=batch_size, truncation=True, max_length=128)
     return time.perf_counter() - start

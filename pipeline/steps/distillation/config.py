@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Callable
 
-from ...harness.errors import check_options
+from ...harness.errors import UsageError, check_options
+from ...harness.models import PRESETS
+from ...harness.records import read_record
+from ...harness.runs import RECORD
 from ..augmentation import AUGMENTATIONS
 from .losses import INTERMEDIATE_LOSSES
 
@@ -75,8 +80,40 @@ class DistillConfig:
             (bool(self.teacher), "give at least one --teacher"),
         ]
         check_options(checks)
+        check_applies(self)
 
     @property
     def deep(self) -> bool:
         """Whether a loss needs the teacher's hidden states or attention (it then runs alongside the student)."""
         return any(loss.active(self) for loss in INTERMEDIATE_LOSSES.values())
+
+
+# Which options apply where: an option given a value other than its default where it has no effect is
+# refused, saying what it applies to (instead of being silently ignored).
+APPLIES: dict[str, tuple[str, Callable[[DistillConfig], bool]]] = {
+    "layer_map": ("--student distil (the teacher layers it copies)", lambda s: s.student == "distil"),
+    "teacher_init": ("--student distil (the row cut from the fine-tuned teacher)", lambda s: s.student == "distil"),
+    "teacher_epochs": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
+    "teacher_learning_rate": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
+    "teacher_seed": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
+    "temperature_end": ("soft targets (--alpha_kd above 0)", lambda s: s.alpha_kd > 0),
+    "relation_heads": ("the relation loss (--alpha_relation above 0)", lambda s: s.alpha_relation > 0),
+    "unlabeled_column": ("--unlabeled_file", lambda s: s.unlabeled_file is not None),
+    "augment_copies": ("--augment", lambda s: bool(s.augment)),
+}
+
+
+def _fine_tunes(settings: DistillConfig) -> bool:
+    """Whether a teacher is fine-tuned here first: a preset, or a pretraining run (teachers.plan_teacher)."""
+    return any(name in PRESETS or ((Path(name) / RECORD).is_file() and read_record(name).recipe == "pretrain")
+               for name in settings.teacher)
+
+
+def check_applies(settings: DistillConfig) -> None:
+    for option in fields(settings):
+        if option.name not in APPLIES:
+            continue
+        default = option.default if option.default is not MISSING else option.default_factory()
+        what, applies = APPLIES[option.name]
+        if getattr(settings, option.name) != default and not applies(settings):
+            raise UsageError(f"--{option.name} applies to {what} only, and does nothing here; leave it out")

@@ -13,14 +13,14 @@ from accelerate import Accelerator
 from datasets import Dataset, concatenate_datasets
 from transformers import DataCollatorWithPadding
 
-from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts
+from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts, load_texts
 from ...harness.errors import UsageError
 from ...harness.evaluation import evaluate_test, model_predictor, score
 from ...harness.finetuning import train_and_record
 from ...harness.heads import FAMILY
 from ...harness.models import CACHE, ModelSpec
 from ...harness.records import RunRecord
-from ...harness.runs import Run, RunOptions, folder_size_mb, model_dir, read_predictions
+from ...harness.runs import Run, RunOptions, folder_size_mb, model_dir, read_predictions, run_base, run_folders
 from ...harness.stages import Stage, run_stage
 from ...harness.training import TrainConfig
 from ...predictor import load_predictor
@@ -30,7 +30,7 @@ from .config import DistillConfig
 from .losses import INTERMEDIATE_LOSSES, SoftTargetLoss
 from .objective import QKV_MODULES, DistillationObjective
 from .students import StudentRecipe, build_student, check_student, student_kind
-from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets
+from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets, teacher_config
 from .transfer import TransferSet, build_transfer_set
 
 
@@ -77,6 +77,14 @@ class Distiller:
                              "left-out train pairs make the transfer set (--max_train_samples)")
         if settings.unlabeled_file and not Path(settings.unlabeled_file).is_file():
             raise UsageError(f"--unlabeled_file '{settings.unlabeled_file}' does not exist; check the path")
+        if settings.unlabeled_file and not load_texts(settings.unlabeled_file, settings.unlabeled_column):
+            size = Path(settings.unlabeled_file).stat().st_size
+            raise UsageError(f"--unlabeled_file '{settings.unlabeled_file}' holds no text ({size} bytes, no line or "
+                             "cell with anything but spaces); give a file of unlabelled texts")
+        if settings.generated != DistillConfig.generated and (self.data_spec.dataset != "builtin"
+                                                              or self.data_spec.train_file):
+            raise UsageError("--generated applies to --dataset builtin only (its generator), and does nothing "
+                             "here; leave it out")
         if settings.student == "distil" and self.model_spec.pooling not in (None, FAMILY):
             raise UsageError(f"--pooling {self.model_spec.pooling} does not apply to --student distil: the DistilBERT "
                              "it cuts reads [CLS], as its teacher does")
@@ -105,12 +113,27 @@ class Distiller:
                                 early_stopping_patience=self.train_config.early_stopping_patience,
                                 early_stopping_threshold=self.train_config.early_stopping_threshold)
         teacher_spec = ModelSpec(max_length=self.model_spec.max_length)
+        self._check_resume(teacher_spec, teacher_train)
         self.teachers = [obtain_teacher(plan, self.task, data_spec=self.data_spec,
                                         model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
                                         options=self.options, accelerator=self.accelerator) for plan in self.plans]
         self.teacher_test = self._score_teacher(self.teachers[0])
         self.accelerator.print(f"teacher: test accuracy {self.teacher_test[0]['accuracy']:.4f}")
         return self.teachers
+
+    def _check_resume(self, teacher_spec: ModelSpec, teacher_train: TrainConfig) -> None:
+        """--resume continues a distillation wherever it stopped; with no run of any of its stages, it is refused."""
+        if not self.options.resume:
+            return
+        teachers = replace(self.options, run_name=None)  # as obtain_teacher names their runs
+        bases = [run_base(teachers, "finetune", [plan.name, self.task.name], teacher_config(
+            self.data_spec, replace(teacher_spec, model=plan.name), teacher_train, self.options))
+                 for plan in self.plans if plan.fine_tune]
+        bases += [run_base(self.options, "distill", [self.settings.student, variant.method, self.task.name],
+                           {**self.config, "method": variant.method}) for variant in self.variants()]
+        if not any(run_folders(Path(self.options.output_dir), base) for base in bases):
+            raise UsageError(f"--resume: nothing to resume: no run of this distillation ({', '.join(bases)}) under "
+                             f"{self.options.output_dir}; run without --resume to start afresh")
 
     def _score_teacher(self, teacher: Teacher) -> tuple[dict, np.ndarray]:
         """The lead teacher's test metrics and predictions: from its run when it was scored on this test set."""

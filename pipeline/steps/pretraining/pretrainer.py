@@ -41,7 +41,7 @@ def finished_pretraining(argv: list[str]) -> RunRecord | None:
 
 
 def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: TrainConfig, options: RunOptions,
-             accelerator: Accelerator, config: dict, reuse: bool = True) -> RunRecord:
+             accelerator: Accelerator, config: dict, reuse: bool = True, only_stage: bool = False) -> RunRecord:
     """Pretrain with the objective's loss, keep the epoch of lowest held-out loss, record perplexity and speed."""
     state = {}
 
@@ -76,7 +76,7 @@ def pretrain(corpus_spec: CorpusSpec, spec: PretrainSpec, *, train_config: Train
         return record
 
     return run_stage(pretraining_stage(corpus_spec, spec, config), body, options=options, accelerator=accelerator,
-                     reuse=reuse, prepare=prepare)
+                     reuse=reuse, prepare=prepare, only_stage=only_stage)
 
 
 CARD = """---
