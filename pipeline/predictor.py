@@ -19,7 +19,6 @@ from .steps.elmo.model import ELMoClassifier
 from .steps.export import EXPORTS, onnx_predictor
 from .steps.ngrams import FastTextClassifier
 from .steps.recurrent import RecurrentClassifier
-from .steps.word2vec import VectorClassifier, load_sklearn
 
 
 @dataclass
@@ -48,9 +47,17 @@ def _torch_kind(from_pretrained: Callable) -> Callable[[Path, int], Callable[[li
 MODEL_KINDS: dict[str, Callable[[Path, int], Callable[[list[str]], np.ndarray]]] = {
     "transformers": _torch_kind(load_classifier),  # with the read-out its config names (harness/heads.py)
     **{kind.__name__: _torch_kind(kind.from_pretrained) for kind in (RecurrentClassifier, FastTextClassifier, ELMoClassifier)},
-    "sklearn": lambda folder, max_length: load_sklearn(folder / "pipeline.skops").predict_proba,
-    "word2vec": lambda folder, max_length: VectorClassifier.load(folder).predict_proba,
+    "sklearn": lambda folder, max_length: _word2vec_step().load_sklearn(folder / "pipeline.skops").predict_proba,
+    "word2vec": lambda folder, max_length: _word2vec_step().VectorClassifier.load(folder).predict_proba,
 }
+
+
+def _word2vec_step():
+    """gensim and skops are imported where a linear or word2vec run is loaded, not by every recipe that predicts
+    (the GPU check runs where they are not installed)."""
+    from .steps import word2vec
+
+    return word2vec
 
 
 def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predictor:

@@ -8,6 +8,7 @@ A lesson this data does not show is said so, with its figures.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -236,14 +237,15 @@ def _teacher(record: RunRecord) -> RunRecord | None:
 def road_plot(records: list[RunRecord], path: Path) -> None:
     """Accuracy (with the mean 95% interval) of every row in the road's order, marker size by MB; with
     per-phenomenon accuracy below where the data has phenomena. One column of panels per test set."""
-    boards = list(road_groups(records).values())
-    with_phenomena = any(g.runs[0].metrics.get("per_phenomenon") for _, groups in boards for g in groups)
+    boards = [(dataset, _points(groups)) for dataset, groups in road_groups(records).values()]
+    with_phenomena = any(point["per_phenomenon"] for _, points in boards for point in points)
     panels = 2 if with_phenomena else 1
-    widths = [max(6.0, 0.45 * (len(groups) + 2)) for _, groups in boards]
-    figure, axes = plt.subplots(panels, len(boards), figsize=(sum(widths), 5 + 3.5 * (panels - 1)), squeeze=False,
-                                gridspec_kw={"width_ratios": widths})
-    for column, (dataset, groups) in enumerate(boards):
-        points = _points(groups)
+    widths = [max(6.0, 0.5 * (len(points) + 2)) for _, points in boards]
+    label_inches = 0.075 * max(len(point["label"]) for _, points in boards for point in points)
+    figure, axes = plt.subplots(panels, len(boards), figsize=(sum(widths), 4.5 + 3 * (panels - 1) + label_inches),
+                                squeeze=False, sharex="col", layout="constrained",
+                                gridspec_kw={"width_ratios": widths, "height_ratios": [3, 2][:panels]})
+    for column, (dataset, points) in enumerate(boards):
         axis = axes[0][column]
         x = np.arange(len(points))
         for i, point in enumerate(points):
@@ -252,25 +254,30 @@ def road_plot(records: list[RunRecord], path: Path) -> None:
                           fmt="none", ecolor="grey", capsize=3)
             size = 20 + 60 * np.log10(1 + (point["size_mb"] or 0.1))
             axis.scatter(i, point["accuracy"], s=size, color=f"C{point['colour'] % 10}", zorder=3)
-        axis.set_xticks(x, [p["label"] for p in points], rotation=60, ha="right", fontsize=7)
+            axis.annotate(f"{point['accuracy']:.3f}", (i, high), textcoords="offset points", xytext=(0, 4),
+                          ha="center", fontsize=6)
         axis.set_ylabel("test accuracy (95% interval)")
         axis.set_title(f"{dataset}: the road, in order (marker area: MB on disk)", fontsize=9)
         axis.grid(alpha=0.3)
+        bottom = axes[panels - 1][column]
         if panels == 2:
             phenomena = list(dict.fromkeys(p for point in points for p in point["per_phenomenon"]))
             grid = np.array([[point["per_phenomenon"].get(p, np.nan) for point in points] for p in phenomena])
-            lower = axes[1][column]
-            image = lower.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1)
+            image = bottom.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1)
             for (row, col), value in np.ndenumerate(grid):
                 if not np.isnan(value):
-                    lower.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6)
-            lower.set_yticks(range(len(phenomena)), phenomena, fontsize=7)
-            lower.set_xticks(x, [p["label"] for p in points], rotation=60, ha="right", fontsize=7)
-            lower.set_title("accuracy per phenomenon", fontsize=9)
-            figure.colorbar(image, ax=lower, fraction=0.02)
-    figure.tight_layout()
+                    bottom.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6)
+            bottom.set_yticks(range(len(phenomena)), phenomena, fontsize=7)
+            bottom.set_title("accuracy per phenomenon", fontsize=9)
+            figure.colorbar(image, ax=bottom, fraction=0.02)
+        bottom.set_xticks(x, [p["label"] for p in points], rotation=60, ha="right", fontsize=7)
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _short(name: str) -> str:
+    """A row's name short enough for an axis: "gpt2-tiny (clm-pretrained on builtin)" -> "gpt2-tiny +clm"."""
+    return re.sub(r" \((\w+)-pretrained on [^)]*\)", r" +\1", name)
 
 
 def _points(groups: list[Group]) -> list[dict]:
@@ -282,12 +289,12 @@ def _points(groups: list[Group]) -> list[dict]:
         colour = ROAD.index(group.step) if group.step else len(ROAD)
         phenomena = {p: float(np.mean([r.metrics["per_phenomenon"][p] for r in runs]))
                      for p in runs[0].metrics.get("per_phenomenon", {})}
-        points.append({"label": f"{group.name} [{step}]", "accuracy": group.accuracy, "colour": colour,
+        points.append({"label": f"{step}: {_short(group.name)}", "accuracy": group.accuracy, "colour": colour,
                        "ci95": [float(np.mean([r.metrics["accuracy_ci95"][i] for r in runs])) for i in (0, 1)],
                        "size_mb": runs[0].size_mb, "per_phenomenon": phenomena})
         exports = [r.extra.get("exports", {}).get("onnx-int8") for r in runs]
         if runs[0].method == "distill" and all(exports):
             accuracy = float(np.mean([e["accuracy"] for e in exports]))
-            points.append({"label": f"{group.name} [{EXPORT}]", "accuracy": accuracy, "colour": colour,
+            points.append({"label": f"{EXPORT}: {_short(group.name)}", "accuracy": accuracy, "colour": colour,
                            "ci95": [accuracy, accuracy], "size_mb": exports[0]["size_mb"], "per_phenomenon": {}})
     return points

@@ -128,7 +128,8 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             pretrain_args = ["--objective", objective, "--corpus", corpus, "--output_dir", args.output_dir]
             pretrain_args += ["--corpus_size", str(args.pretrain_corpus_size)] if args.pretrain_corpus_size else []
             pretrain_args += ["--epochs", str(args.pretrain_epochs)] if args.pretrain_epochs else []
-            launch("pretrain", pretrain_args)  # the first seed pretrains, the others reuse the run
+            if finished_pretraining(pretrain_args) is None:  # the first seed pretrains, the others reuse the run
+                launch("pretrain", pretrain_args)
             pretrained = finished_pretraining(pretrain_args).run_dir
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
                 if "bilm" in args.elmo_encoders:

