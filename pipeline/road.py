@@ -141,8 +141,8 @@ class Comparison:
 
     def check(self, labels: np.ndarray, phenomena: np.ndarray | None) -> dict:
         rows, where = np.ones(len(labels), dtype=bool), ""
-        if self.hard_rows:
-            hard = np.isin(phenomena, HARD_PHENOMENA) if phenomena is not None else rows
+        if self.hard_rows:  # data without phenomena (SST-2): every test row, and the line says so
+            hard = np.isin(phenomena, HARD_PHENOMENA) if phenomena is not None else np.zeros(len(labels), dtype=bool)
             rows, where = (hard, f" on {' and '.join(HARD_PHENOMENA)}") if hard.any() else (rows, " on every test row")
         figures = paired(self.a, self.b, labels, rows)
         shown = figures["difference"] > 0 and figures["p_value"] < P_SHOWN
