@@ -21,9 +21,8 @@ import numpy as np  # noqa: E402
 
 from .harness.data import DataSpec, load_task  # noqa: E402
 from .harness.errors import UsageError  # noqa: E402
-from .harness.evaluation import mcnemar  # noqa: E402
 from .harness.models import PRESETS  # noqa: E402
-from .harness.records import RunRecord, method_key, read_record  # noqa: E402
+from .harness.records import RunRecord, main_metric, method_key, read_record, record_task_type  # noqa: E402
 from .harness.reports import model_name, runs_by_test_set  # noqa: E402
 from .harness.runs import RECORD, read_predictions  # noqa: E402
 
@@ -78,8 +77,9 @@ class Group:
     runs: list[RunRecord]
 
     @property
-    def accuracy(self) -> float:
-        return float(np.mean([r.metrics["accuracy"] for r in self.runs]))
+    def score(self) -> float:
+        """The mean over seeds of the task type's main metric."""
+        return float(np.mean([main_metric(r)[1] for r in self.runs]))
 
     @property
     def key(self) -> tuple:
@@ -108,24 +108,29 @@ def _test_rows(record: RunRecord) -> tuple[np.ndarray, np.ndarray | None]:
     if task.describe()["evaluation_fingerprint"] != record.task.get("evaluation_fingerprint"):
         raise UsageError(f"the test split of '{record.task['name']}' has changed since the runs were scored")
     phenomena = np.asarray(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    return np.asarray(test["label"]), phenomena
+    return record_task_type(record).references(test["label"]), phenomena
 
 
-def _correct(record: RunRecord, labels: np.ndarray) -> np.ndarray:
-    return read_predictions(record.run_dir, record.task["label_names"]) == labels
+def _predictions(record: RunRecord) -> np.ndarray:
+    return read_predictions(record.run_dir, record.task["label_names"], record_task_type(record))
 
 
 def paired(a: Group, b: Group, labels: np.ndarray, rows: np.ndarray) -> dict:
-    """Accuracy of a and b on `rows`, seed paired with seed (in order where the seeds differ), and McNemar's
-    exact test on the pooled pairs."""
+    """The main metric of a and b on `rows`, seed paired with seed (in order where the seeds differ), and the
+    task type's paired test (exact McNemar for accuracy, else a paired bootstrap) on the pooled pairs."""
+    kind = record_task_type(a.runs[0])
     by_seed = {r.seed: r for r in b.runs}
     pairs = ([(r, by_seed[r.seed]) for r in a.runs if r.seed in by_seed]
              or list(zip(a.runs, b.runs)))
-    a_correct = np.concatenate([_correct(x, labels)[rows] for x, _ in pairs])
-    b_correct = np.concatenate([_correct(y, labels)[rows] for _, y in pairs])
-    test = mcnemar(a_correct, b_correct)
-    return {"a": a.name, "b": b.name, "accuracy_a": float(a_correct.mean()), "accuracy_b": float(b_correct.mean()),
-            "difference": float(a_correct.mean() - b_correct.mean()), "p_value": test["p_value"],
+    a_predictions = np.concatenate([_predictions(x)[rows] for x, _ in pairs])
+    b_predictions = np.concatenate([_predictions(y)[rows] for _, y in pairs])
+    references = np.concatenate([labels[rows]] * len(pairs))
+    everything = np.arange(len(references))[None]
+    score_a = float(kind.statistic(a_predictions, references)(everything)[0])
+    score_b = float(kind.statistic(b_predictions, references)(everything)[0])
+    test = kind.paired_test(a_predictions, b_predictions, references)
+    return {"a": a.name, "b": b.name, "metric": kind.metrics[kind.main_metric], "score_a": score_a,
+            "score_b": score_b, "difference": score_a - score_b, "test": test["test"], "p_value": test["p_value"],
             "seeds": len(pairs), "rows": int(rows.sum())}
 
 
@@ -146,15 +151,15 @@ class Comparison:
             rows, where = (hard, f" on {' and '.join(HARD_PHENOMENA)}") if hard.any() else (rows, " on every test row")
         figures = paired(self.a, self.b, labels, rows)
         shown = figures["difference"] > 0 and figures["p_value"] < P_SHOWN
-        if self.keeps:  # shown when the student keeps 95% of the teacher's accuracy and is smaller and faster
+        if self.keeps:  # shown when the student keeps 95% of the teacher's score and is smaller and faster
             runs = self.a.runs
-            figures["retention"] = figures["accuracy_a"] / figures["accuracy_b"]
+            figures["retention"] = figures["score_a"] / figures["score_b"]
             figures["speedup"] = float(np.mean([r.extra.get("speedup") or np.nan for r in runs]))
             figures["smaller"] = float(np.mean([r.extra.get("smaller") or np.nan for r in runs]))
             shown = figures["retention"] >= 0.95 and figures["speedup"] > 1 and figures["smaller"] > 1
-        line = (f"{'shown' if shown else 'not shown here'}: {self.lesson}{where}: {figures['a']} "
-                f"{figures['accuracy_a']:.4f} vs {figures['b']} {figures['accuracy_b']:.4f} "
-                f"({figures['difference']:+.4f}, McNemar p={figures['p_value']:.2g}; {figures['seeds']} seed(s) x "
+        line = (f"{'shown' if shown else 'not shown here'}: {self.lesson}{where}: {figures['metric']} {figures['a']} "
+                f"{figures['score_a']:.4f} vs {figures['b']} {figures['score_b']:.4f} "
+                f"({figures['difference']:+.4f}, {figures['test']} p={figures['p_value']:.2g}; {figures['seeds']} seed(s) x "
                 f"{figures['rows']:,} test rows, pooled)")
         if self.keeps:
             line += (f"; retention {figures['retention']:.3f}, {figures['speedup']:.1f}x the teacher's speed at "
@@ -184,13 +189,13 @@ def _context(groups: list[Group]) -> list[Comparison]:
     bags = [g for g in groups if g.step and g.step.bag_of_words]
     if not bags:
         return []
-    bag = max(bags, key=lambda g: g.accuracy)
+    bag = max(bags, key=lambda g: g.score)
     out = []
     for step in (s for s in ROAD if s.contextual):
         rows = [g for g in groups if g.step is step]
         if rows:
             out.append(Comparison(f"reading words in context ({step.name}) beats a bag of words",
-                                  max(rows, key=lambda g: g.accuracy), bag, hard_rows=True))
+                                  max(rows, key=lambda g: g.score), bag, hard_rows=True))
     return out
 
 
@@ -221,7 +226,7 @@ def _distillation(groups: list[Group]) -> list[Comparison]:
                                   twin))
         teachers = [_teacher(r) for r in distilled.runs]
         if all(teachers):
-            out.append(Comparison("a small student keeps the teacher's accuracy at a fraction of its cost",
+            out.append(Comparison("a small student keeps the teacher's score at a fraction of its cost",
                                   distilled, Group(f"{model_name(teachers[0])} (teacher)", None, teachers),
                                   keeps=True))
     return out
@@ -235,8 +240,8 @@ def _teacher(record: RunRecord) -> RunRecord | None:
 
 
 def road_plot(records: list[RunRecord], path: Path) -> None:
-    """Accuracy (with the mean 95% interval) of every row in the road's order, marker size by MB; with
-    per-phenomenon accuracy below where the data has phenomena. One column of panels per test set."""
+    """The main metric (with the mean 95% interval) of every row in the road's order, marker size by MB; with
+    the metric per phenomenon below where the data has phenomena. One column of panels per test set."""
     boards = [(dataset, _points(groups)) for dataset, groups in road_groups(records).values()]
     with_phenomena = any(point["per_phenomenon"] for _, points in boards for point in points)
     panels = 2 if with_phenomena else 1
@@ -245,18 +250,19 @@ def road_plot(records: list[RunRecord], path: Path) -> None:
     figure, axes = plt.subplots(panels, len(boards), figsize=(sum(widths), 4.5 + 3 * (panels - 1) + label_inches),
                                 squeeze=False, sharex="col", layout="constrained",
                                 gridspec_kw={"width_ratios": widths, "height_ratios": [3, 2][:panels]})
+    metrics = [points[0]["metric"] for _, points in boards]
     for column, (dataset, points) in enumerate(boards):
         axis = axes[0][column]
         x = np.arange(len(points))
         for i, point in enumerate(points):
             low, high = point["ci95"]
-            axis.errorbar(i, point["accuracy"], yerr=[[point["accuracy"] - low], [high - point["accuracy"]]],
+            axis.errorbar(i, point["score"], yerr=[[point["score"] - low], [high - point["score"]]],
                           fmt="none", ecolor="grey", capsize=3)
             size = 20 + 60 * np.log10(1 + (point["size_mb"] or 0.1))
-            axis.scatter(i, point["accuracy"], s=size, color=f"C{point['colour'] % 10}", zorder=3)
-            axis.annotate(f"{point['accuracy']:.3f}", (i, high), textcoords="offset points", xytext=(0, 4),
+            axis.scatter(i, point["score"], s=size, color=f"C{point['colour'] % 10}", zorder=3)
+            axis.annotate(f"{point['score']:.3f}", (i, high), textcoords="offset points", xytext=(0, 4),
                           ha="center", fontsize=6)
-        axis.set_ylabel("test accuracy (95% interval)")
+        axis.set_ylabel(f"test {metrics[column]} (95% interval)")
         axis.set_title(f"{dataset}: the road, in order (marker area: MB on disk)", fontsize=9)
         axis.grid(alpha=0.3)
         bottom = axes[panels - 1][column]
@@ -268,7 +274,7 @@ def road_plot(records: list[RunRecord], path: Path) -> None:
                 if not np.isnan(value):
                     bottom.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6)
             bottom.set_yticks(range(len(phenomena)), phenomena, fontsize=7)
-            bottom.set_title("accuracy per phenomenon", fontsize=9)
+            bottom.set_title(f"{metrics[column]} per phenomenon", fontsize=9)
             figure.colorbar(image, ax=bottom, fraction=0.02)
         bottom.set_xticks(x, [p["label"] for p in points], rotation=60, ha="right", fontsize=7)
     figure.savefig(path, dpi=120)
@@ -289,12 +295,15 @@ def _points(groups: list[Group]) -> list[dict]:
         colour = ROAD.index(group.step) if group.step else len(ROAD)
         phenomena = {p: float(np.mean([r.metrics["per_phenomenon"][p] for r in runs]))
                      for p in runs[0].metrics.get("per_phenomenon", {})}
-        points.append({"label": f"{step}: {_short(group.name)}", "accuracy": group.accuracy, "colour": colour,
-                       "ci95": [float(np.mean([r.metrics["accuracy_ci95"][i] for r in runs])) for i in (0, 1)],
+        kind = record_task_type(runs[0])
+        points.append({"label": f"{step}: {_short(group.name)}", "score": group.score, "colour": colour,
+                       "metric": kind.metrics[kind.main_metric],
+                       "ci95": [float(np.mean([main_metric(r)[2][i] for r in runs])) for i in (0, 1)],
                        "size_mb": runs[0].size_mb, "per_phenomenon": phenomena})
         exports = [r.extra.get("exports", {}).get("onnx-int8") for r in runs]
         if runs[0].method == "distill" and all(exports):
-            accuracy = float(np.mean([e["accuracy"] for e in exports]))
-            points.append({"label": f"{EXPORT}: {_short(group.name)}", "accuracy": accuracy, "colour": colour,
-                           "ci95": [accuracy, accuracy], "size_mb": exports[0]["size_mb"], "per_phenomenon": {}})
+            score = float(np.mean([e[kind.main_metric] for e in exports]))
+            points.append({"label": f"{EXPORT}: {_short(group.name)}", "score": score, "colour": colour,
+                           "metric": kind.metrics[kind.main_metric], "ci95": [score, score],
+                           "size_mb": exports[0]["size_mb"], "per_phenomenon": {}})
     return points

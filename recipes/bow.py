@@ -12,7 +12,6 @@ The lesson: counting words gets plain polarity right and fails where order matte
 import time
 
 import skops.io
-import numpy as np
 
 from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
@@ -41,8 +40,9 @@ def main() -> None:
         # 2a. fastText: word + hashed bigram embeddings, averaged, one linear layer; trained on the harness loop.
         tokenizer = train_tokenizer("wordlevel", train_texts, 50_000, "fasttext")
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
-        model = FastTextClassifier(len(tokenizer), len(task.label_names), embedding_dim=ngram.embedding_dim,
-                                   buckets=ngram.buckets, id2label=dict(enumerate(task.label_names)))
+        head = task.head()
+        model = FastTextClassifier(len(tokenizer), head["num_labels"], embedding_dim=ngram.embedding_dim,
+                                   buckets=ngram.buckets, id2label=head["id2label"], problem_type=head["problem_type"])
         info = describe_model(model, name="fasttext", family="fasttext")
         encoded = encode(task, tokenizer, 512)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
@@ -51,19 +51,20 @@ def main() -> None:
                                   method="ngram")
     else:
         # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams) and a linear classifier.
-        pipeline = build_linear(ngram, train_config.seed)
+        pipeline = build_linear(ngram, train_config.seed, task.task_type)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         start = time.perf_counter()
-        pipeline.fit(train_texts, np.asarray(task.splits["train"]["label"]))
+        pipeline.fit(train_texts, task.task_type.references(task.splits["train"]["label"]))
         fit_seconds = time.perf_counter() - start
         info = describe_linear(pipeline, name=name)
 
         # 3. Evaluate on test, record the run with the fitted pipeline.
-        metrics, predictions = evaluate_texts(pipeline.predict_proba, task, train_config.seed)
+        metrics, predictions = evaluate_texts(lambda texts: task.task_type.linear_outputs(pipeline, texts), task,
+                                              train_config.seed)
         record = build_record(run, task, recipe="bow", method=method, model_info=info, metrics=metrics,
                               training=None, accelerator=accelerator, seed=train_config.seed, fit_seconds=fit_seconds)
         record.timings["seconds_per_epoch"] = fit_seconds
-        finish_run(run, record, predictions=predictions, label_names=task.label_names,
+        finish_run(run, record, predictions=predictions, task=task,
                    write=lambda folder: skops.io.dump(pipeline, folder / "pipeline.skops"))
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 

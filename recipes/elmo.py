@@ -38,11 +38,11 @@ def main() -> None:
 
     # 5. The result, for people: against a bag of words on the same sentences, then what the mix learned.
     base, mix, model = record.extra["versus_baseline"], record.extra["mix"], record.model
-    phenomena = list(record.metrics.get("per_phenomenon", {}))
-    rows = [{"model": name, "accuracy": f"{metrics['accuracy']:.4f}",
+    phenomena, metric = list(record.metrics.get("per_phenomenon", {})), task.task_type.main_metric
+    rows = [{"model": name, metric: f"{metrics[metric]:.4f}",
              **{p: f"{metrics['per_phenomenon'][p]:.3f}" for p in phenomena}}
             for name, metrics in ((base["baseline"], base), (model["name"], record.metrics))]
-    rows[1]["accuracy"] += f" ({base['difference']:+.4f}, McNemar p={base['p_value']:.1e})"
+    rows[1][metric] += f" ({base['difference']:+.4f}, {base['test']} p={base['p_value']:.1e})"
     details = [{"metric": f"s_j {name}", "value": f"{w:.3f}"} for name, w in zip(mix["layers"], mix["weights"])]
     details += [{"metric": "gamma", "value": f"{mix['gamma']:.3f}"},
                 {"metric": "trained / frozen parameters",
@@ -51,7 +51,7 @@ def main() -> None:
                 {"metric": "samples/s (inference, encoder included)",
                  "value": f"{record.metrics['speed']['samples_per_second']:.0f}"}]
     accelerator.print(f"\n{record.run_dir}  (layer weights: {MIX_PLOT})\n"
-                      + markdown_table(rows, ["model", "accuracy", *phenomena]) + "\n\n"
+                      + markdown_table(rows, ["model", metric, *phenomena]) + "\n\n"
                       + markdown_table(details, ["metric", "value"]))
 
 

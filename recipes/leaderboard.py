@@ -4,7 +4,7 @@ board across test sets, built only from records.
     python recipes/leaderboard.py [--runs outputs] [--output_dir outputs/reports] [--predictions DIR]
 
 Runs of one config that differ only by seeds (the run's, a teacher's) become one row: mean +- std of the
-test accuracy, and n. After the tables come the lessons of the road (pipeline/road.py), each a paired
+test set's main metric (its task type's: accuracy, Jaccard accuracy, Pearson), and n. After the tables come the lessons of the road (pipeline/road.py), each a paired
 test on the same test rows, seeds pooled, printed as shown or "not shown here" with its figures, and
 road.png, every row in the road's order. When the runs cover two or more test sets, the multi-task board
 sets them side by side, GLUE-style: one row per model and method, one column per test set with its main

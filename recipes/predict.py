@@ -1,4 +1,5 @@
-"""Classify your own sentences with any saved run: transformer, distilled student, RNN, n-grams or Word2Vec.
+"""Predict for your own sentences with any saved run: transformer, distilled student, RNN, n-grams or Word2Vec;
+a class, a set of labels or a number, as the run's task type is.
 
     python recipes/predict.py outputs/<run> "the plot was not bad at all ."
     python recipes/predict.py outputs/<run> --file sentences.txt      # one sentence a line
@@ -20,9 +21,10 @@ from pipeline.predictor import load_predictor
 def main() -> None:
     parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a finished run folder under outputs/")
-    parser.add_argument("sentences", nargs="*", help="sentences to classify (default: --file, else standard input)")
+    parser.add_argument("sentences", nargs="*", help="sentences to predict for (default: --file, else standard input)")
     parser.add_argument("--file", help="a UTF-8 text file, one sentence a line")
-    parser.add_argument("--json", action="store_true", help="print JSON lines with every class's probability")
+    parser.add_argument("--json", action="store_true", help="print JSON lines with every label's probability "
+                                                            "(or the number, for regression)")
     parser.add_argument("--export", choices=list(EXPORTS), help="use an exported model of the run (onnxruntime)")
     args = parser.parse_intermixed_args()
 
@@ -42,14 +44,8 @@ def main() -> None:
         raise UsageError("no sentences given: pass them as arguments, with --file, or on standard input")
 
     predictor = load_predictor(args.run, export=args.export)
-    probabilities = predictor.predict_proba(texts)
-    for text, row in zip(texts, probabilities):
-        best = int(row.argmax())
-        if args.json:
-            print(json.dumps({"text": text, "label": predictor.label_names[best],
-                              "probabilities": dict(zip(predictor.label_names, map(float, row)))}))
-        else:
-            print(f"{predictor.label_names[best]}\t{row[best]:.4f}\t{text}")
+    for text, (shown, line) in zip(texts, predictor.readable(texts)):
+        print(json.dumps({"text": text, **shown}) if args.json else f"{line}\t{text}")
 
 
 if __name__ == "__main__":

@@ -54,11 +54,12 @@ def main() -> None:
     vectors, coverage = None, None
     if rnn.vectors:
         vectors = load_vectors(rnn.vectors)
-    model = RecurrentClassifier(len(tokenizer), len(task.label_names),
+    head = task.head()
+    model = RecurrentClassifier(len(tokenizer), head["num_labels"],
                                 embedding_dim=vectors.vector_size if vectors else rnn.embedding_dim,
                                 hidden_size=rnn.hidden_size, num_layers=rnn.num_layers, cell=rnn.cell,
                                 bidirectional=rnn.bidirectional, pad_token_id=tokenizer.pad_token_id,
-                                id2label=dict(enumerate(task.label_names)))
+                                id2label=head["id2label"], problem_type=head["problem_type"])
     if vectors is not None:
         weight, coverage = embeddings_from_vectors(tokenizer, vectors)
         model.embedding.weight.data.copy_(weight)

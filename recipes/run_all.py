@@ -7,6 +7,8 @@ objective) and a distilled student.
     python recipes/run_all.py                                   # built-in data, fast settings, 2 seeds
     python recipes/run_all.py --datasets ../shared/data/sst2 --max_train_samples 4000 --max_eval_samples 2000
     python recipes/run_all.py --datasets builtin ../shared/data/sst2 ../shared/data/mrpc ../shared/data/ag_news
+    python recipes/run_all.py --datasets ../shared/data/stsb                          # regression, found from the floats
+    python recipes/run_all.py --datasets ../shared/data/semeval2018_ec --task_type multi_label
 
 Every step trains on the same labelled rows (1,000 by default), so one leaderboard table per data set
 holds them all; with several data sets, the multi-task board sets them side by side (GLUE-style).
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from pipeline.harness.config import RecipeParser, run_cli
 from pipeline.harness.heads import FAMILY
+from pipeline.harness.tasks import TASK_TYPES
 from pipeline.steps.distillation import DistillConfig
 from pipeline.steps.pretraining.objectives import OBJECTIVES
 from pipeline.steps.pretraining.pretrainer import finished_pretraining
@@ -54,6 +57,9 @@ def main() -> None:
     parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", "--dataset", nargs="+", default=["builtin"],
                         help="data sets to run the road on, one after the other (names as recipes take them)")
+    parser.add_argument("--task_type", choices=list(TASK_TYPES), default=None,
+                        help="the task type of every data set (default: each one's label column decides; label sets "
+                             "written as strings, like SemEval-2018 E-c's, need multi_label)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--max_train_samples", type=int, default=1000,
                         help="labelled rows for every step (distillation's transfer set gets the rest, unlabelled)")
@@ -103,6 +109,7 @@ def road(dataset: str, args: argparse.Namespace) -> None:
     data = ["--dataset", dataset, "--output_dir", args.output_dir]
     data += ["--max_train_samples", str(args.max_train_samples)]
     data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
+    data += ["--task_type", args.task_type] if args.task_type else []
     corpus = args.pretrain_corpus or ("builtin" if dataset == "builtin" else None)
     if args.pretrain and not corpus:
         print(f"run_all: no pretraining rows for {dataset} (give --pretrain_corpus with unlabelled text)")

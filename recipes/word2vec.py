@@ -8,7 +8,6 @@ The lesson: vectors learn that "superb" and "brilliant" are alike, but an averag
 forgets word order, so negation and contrast stay hard.
 """
 
-import numpy as np
 
 from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, joined_texts, load_task
@@ -45,8 +44,9 @@ def main() -> None:
     asked = queries(vectors, w2v.neighbors, w2v.analogy)
 
     # 4. A classifier over sentence vectors, evaluated on test.
-    classifier = VectorClassifier(vectors, w2v.weighting, w2v.seed).fit(texts, np.asarray(task.splits["train"]["label"]))
-    metrics, predictions = evaluate_texts(classifier.predict_proba, task, w2v.seed)
+    classifier = VectorClassifier(vectors, task.task_type, w2v.weighting, w2v.seed).fit(
+        texts, task.task_type.references(task.splits["train"]["label"]))
+    metrics, predictions = evaluate_texts(classifier.outputs, task, w2v.seed)
 
     # 5. Record the run with the vectors and the classifier.
     info = classifier.describe(name=f"word2vec-{name}-{w2v.weighting}")
@@ -54,7 +54,7 @@ def main() -> None:
                           training=None, accelerator=accelerator, seed=w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)
     record.timings["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
-    finish_run(run, record, predictions=predictions, label_names=task.label_names, write=classifier.save)
+    finish_run(run, record, predictions=predictions, task=task, write=classifier.save)
 
     print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
     print("\nword vectors: " + ", ".join(

@@ -15,24 +15,26 @@ from datasets import Dataset
 
 from conftest import ROOT, launch, run_recipe, start
 from safetensors.torch import load_file
+from pipeline.harness.tasks import TASK_TYPES, head_for
 from pipeline.steps.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
 from pipeline.steps.distillation.students import check_student, extract_student, parse_layer_map
 from pipeline.steps.distillation.teachers import Teacher, soft_targets
 from pipeline.harness.errors import UsageError
 from pipeline.harness.models import ModelSpec, load_model
 
-LABELS = ["negative", "positive"]
+SINGLE = TASK_TYPES["single_label"]
+LABELS = head_for(["negative", "positive"], SINGLE)
 
 
 def kd(student, teacher, temperature, labels=None, weight=None, alpha_kd=1.0, alpha_hard=0.0):
     labels = torch.zeros(len(student), dtype=torch.long) if labels is None else labels
     weight = torch.ones(len(student)) if weight is None else weight
-    loss = SoftTargetLoss(temperature=temperature, alpha_kd=alpha_kd, alpha_hard=alpha_hard)
+    loss = SoftTargetLoss(SINGLE, temperature=temperature, alpha_kd=alpha_kd, alpha_hard=alpha_hard)
     return loss(student, teacher, labels, weight)
 
 
 def test_temperature_anneals_with_the_progress_the_loop_gives():
-    loss = SoftTargetLoss(temperature=4.0, temperature_end=1.0, alpha_kd=1.0, alpha_hard=0.0)
+    loss = SoftTargetLoss(SINGLE, temperature=4.0, temperature_end=1.0, alpha_kd=1.0, alpha_hard=0.0)
     assert [loss.temperature_at(p) for p in (0.0, 0.5, 1.0, 2.0)] == [4.0, 2.5, 1.0, 1.0]
     student, teacher = torch.randn(3, 2), torch.randn(3, 1, 2)
     labels, weight = torch.zeros(3, dtype=torch.long), torch.ones(3)
@@ -168,9 +170,10 @@ def test_end_to_end_distillation_records_the_honest_comparison(distilled):
         "teacher", "student, labels only", "student, distilled", "student, distilled, onnx",
         "student, distilled, onnx-int8"]
     teacher, labels_only, student = record["comparison"][:3]
-    assert student["retention"] == pytest.approx(student["accuracy"] / teacher["accuracy"])
+    assert student["retention"] == pytest.approx(student["score"] / teacher["score"])
     assert 0 <= student["versus_baseline"]["p_value"] <= 1 and "versus_baseline" not in labels_only
-    assert student["versus_baseline"]["difference"] == pytest.approx(student["accuracy"] - labels_only["accuracy"])
+    assert student["versus_baseline"]["difference"] == pytest.approx(student["score"] - labels_only["score"])
+    assert student["metric"] == "accuracy" and student["versus_baseline"]["test"] == "exact McNemar"
     assert student["samples_per_second_batch1"] > 0 and student["speedup"] > 0
     # Same architecture and initialisation; the labels-only student gets as many optimizer steps.
     assert found["hard-labels"]["parameters"] == record["parameters"] and record["model"]["family"] == "bilstm"
@@ -179,7 +182,7 @@ def test_end_to_end_distillation_records_the_honest_comparison(distilled):
     assert record["validation"]["steps"] == -(-(240 + 160) // 16)
     exports = record["exports"]
     assert exports["onnx-int8"]["size_mb"] < exports["onnx"]["size_mb"]
-    assert abs(exports["onnx"]["accuracy_change"]) < 0.02
+    assert abs(exports["onnx"]["change"]) < 0.02
     assert "McNemar" in result.stdout and "=== stage: student, distilled" in result.stdout
 
 
@@ -342,7 +345,7 @@ def test_objective_trains_a_cut_student_on_relations_and_hidden_states():
     batch = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
              "labels": torch.tensor([1, 0]), "hard_weight": torch.ones(2),
              "teacher_logits": torch.randn(2, 1, 2)}
-    objective = DistillationObjective(SoftTargetLoss(), teacher=teacher.model.eval(), intermediate=(
+    objective = DistillationObjective(SoftTargetLoss(SINGLE), teacher=teacher.model.eval(), intermediate=(
         ("hidden_states", HiddenStateLoss(student_width=128, teacher_width=128, alpha_cos=1.0)),
         ("qkv", RelationLoss(relation_heads=2))))
     loss = objective(student, batch, 0.0)

@@ -161,6 +161,11 @@ BAD = [
     (["--learning_rate", "inf"], "--learning_rate must be a finite number (got inf)"),
     (["--learning_rate", "1e30"], "training diverged at optimizer step"),
     (["--resume"], "--resume: nothing to resume: no unfinished run 'finetune-bert-tiny-builtin-"),
+    (["--dataset", "{bad_number}", "--task_type", "regression"], "is not a finite number at file line(s) 3"),
+    (["--dataset", "{new_label}", "--task_type", "multi_label", "--label_separator", "|"],
+     "the test split has labels ['z'] that no training row has"),
+    (["--dataset", "{floats}", "--task_type", "single_label"], "--task_type single_label does not fit label column"),
+    (["--threshold", "0.3"], "--threshold applies to multi_label tasks, and this one is single_label"),
     (["--epochs", "0"], "--epochs must be at least 1"),
 ]
 # Out-of-range options: all stop in the same place (an options dataclass's check_options), so the
@@ -199,7 +204,15 @@ def bad_input_files(tmp_path) -> dict[str, str]:
     (tmp_path / "header_only" / "train.csv").write_text("text,label\n")
     (tmp_path / "header_only" / "test.csv").write_text("text,label\na,0\nb,1\n")
     (tmp_path / "bad.yaml").write_text("epochs: [1\n")
-    paths = {name: str(tmp_path / name) for name in [*folders, "empty_test", "missing_text", "tiny", "header_only"]}
+    tasks = {"bad_number": ("text,label\na,0.5\nb,x\nc,1.5\nd,2\n", "text,label\na,0.5\nb,1\n"),
+             "new_label": ("text,labels\na,x|y\nb,y\nc,x\n", "text,labels\na,x\nb,z\n"),
+             "floats": ("text,label\na,0.5\nb,1.5\nc,2.5\n", "text,label\na,0.5\nb,1.5\n")}
+    for name, (train, test) in tasks.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.csv").write_text(train)
+        (tmp_path / name / "test.csv").write_text(test)
+    paths = {name: str(tmp_path / name) for name in [*folders, *tasks, "empty_test", "missing_text", "tiny",
+                                                     "header_only"]}
     paths["bad_yaml"] = str(tmp_path / "bad.yaml")
     paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
     return paths

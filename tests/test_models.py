@@ -3,11 +3,12 @@ import time
 import pytest
 import torch
 
+from pipeline.harness.tasks import TASK_TYPES, head_for
 from pipeline.harness.errors import UsageError
 from pipeline.harness.models import CACHE, PRESETS, ModelSpec, load_model
 
 TEXTS = ["the plot was not bad .", "the acting was dull , but the score was superb .", "a gripping film ."] * 20
-LABELS = ["negative", "positive"]
+LABELS = head_for(["negative", "positive"], TASK_TYPES["single_label"])
 
 
 @pytest.mark.parametrize("preset", [name for name, p in PRESETS.items() if p.config])

@@ -58,6 +58,24 @@ def test_a_row_is_one_config_across_test_sets_scored_as_glue_does():
     assert partial["average"] is None and list(partial["scores"]) == ["test-sst2"]
 
 
+def test_sts_b_is_scored_as_glue_does_and_other_task_types_by_their_main_metric():
+    """A regression test set named STS-B scores the mean of Pearson and Spearman; a multi-label one its Jaccard."""
+    def typed(run_id, task, kind, metrics):
+        data = record(run_id, task, "minilm", 1, 0.5).to_json()
+        data["task"]["task_type"] = kind
+        data["metrics"] = {**metrics, "speed": {"samples_per_second": 1.0}}
+        return RunRecord.from_json(data, f"outputs/{run_id}")
+
+    board = multitask_board([*RECORDS, typed("m-sts", "stsb", "regression", {"pearson": 0.88, "spearman": 0.86}),
+                             typed("m-ec", "semeval2018_ec", "multi_label", {"jaccard": 0.55})])
+    tasks = {t["name"]: t["metrics"] for t in board["tasks"]}
+    assert tasks["stsb"] == ["pearson", "spearman"] and tasks["semeval2018_ec"] == ["jaccard"]
+    minilm = next(r for r in board["rows"] if r["model"] == "minilm")
+    assert minilm["scores"]["test-stsb"]["score"] == pytest.approx(0.87)
+    assert minilm["scores"]["test-semeval2018_ec"]["score"] == pytest.approx(0.55)
+    assert "stsb (Pearson/Spearman)" in board_markdown(board)
+
+
 def test_the_markdown_shows_metrics_spread_and_blank_cells():
     text = board_markdown(multitask_board(RECORDS))
     assert "| # | model | method | ag_news (acc) | mrpc (F1/acc) | sst2 (acc) | average | parameters | samples/s |" in text

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from conftest import crashed_copy, run_recipe
 from test_road import assert_predictions_survive_reload
+from pipeline.harness.tasks import TASK_TYPES, head_for
 from pipeline.harness.models import PRESETS, ModelSpec, load_model, train_tokenizer
 from pipeline.harness.records import read_record
 from pipeline.harness.reports import leaderboard
@@ -140,7 +141,7 @@ def test_a_padded_batch_gives_each_sentence_its_own_logits(preset, pooling):
     """Every family reads its batch the way its hub tokenizer pads it: GPT-2 pads with end-of-text on the
     right and reads the last real token, XLNet pads on the left and reads its last token; the mean read-out
     leaves padding out."""
-    loaded = load_model(ModelSpec(model=preset, dropout=0.0, pooling=pooling), ["negative", "positive"], SENTENCES * 10)
+    loaded = load_model(ModelSpec(model=preset, dropout=0.0, pooling=pooling), head_for(["negative", "positive"], TASK_TYPES["single_label"]), SENTENCES * 10)
     model, tokenizer = loaded.model.eval(), loaded.tokenizer
     if loaded.info["family"] == "gpt2":
         assert tokenizer.pad_token == tokenizer.eos_token and tokenizer.padding_side == "right"

@@ -61,7 +61,8 @@ def test_leaderboard_groups_seeds_ranks_and_never_mixes_data_versions():
     rows = tables[0]["rows"]
     assert [r["model"] for r in rows] == ["minilm", "distil (from minilm)", "bert-tiny"]
     tiny = rows[2]
-    assert tiny["accuracy"] == pytest.approx(0.75) and tiny["accuracy_std"] == pytest.approx(0.0707, abs=1e-4)
+    assert tiny["score"] == pytest.approx(0.75) and tiny["score_std"] == pytest.approx(0.0707, abs=1e-4)
+    assert tiny["metric"] == "accuracy"
     assert tiny["seeds"] == [1, 2] and tiny["per_phenomenon"]["negation"] == pytest.approx(0.65)
     assert rows[1]["retention"] == 0.98
     assert len(tables[1]["rows"]) == 1

@@ -27,7 +27,7 @@ def assert_predictions_survive_reload(record):
     """A saved run, loaded back by the predictor, gives the labels it wrote at test time."""
     task = load_task(DataSpec(**{k: record["config"][k] for k in ("dataset", "max_train_samples", "max_eval_samples")}))
     predictor = load_predictor(record["run_dir"])
-    labels = [predictor.label_names[i] for i in predictor.predict_proba(joined_texts(task.splits["test"])).argmax(-1)]
+    labels = [shown["label"] for shown, _ in predictor.readable(joined_texts(task.splits["test"]))]
     lines = (Path(record["run_dir"]) / "test_predictions.tsv").read_text().splitlines()[1:]
     written = [line.split("\t")[1] for line in lines]
     assert labels == written

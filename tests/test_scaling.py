@@ -18,6 +18,7 @@ from accelerate.utils import FullyShardedDataParallelPlugin
 from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
 
 from conftest import ROOT, crashed_copy, run_recipe
+from pipeline.harness.tasks import TASK_TYPES, head_for
 from pipeline.harness.models import ModelSpec, load_model, transformer_layers
 
 CONFIGS = ROOT / "recipes" / "configs" / "accelerate"
@@ -76,7 +77,7 @@ def test_the_launcher_accepts_each_config(config):
 def test_fsdp_shards_every_family_layer_by_layer(preset, layer):
     """The plugin accelerate builds from fsdp.yaml's environment, given the classes the training loop names,
     makes each transformer layer its own unit (XLNet and DistilBERT name none themselves)."""
-    model = load_model(ModelSpec(model=preset), ["negative", "positive"], ["the plot was superb ."] * 20).model
+    model = load_model(ModelSpec(model=preset), head_for(["negative", "positive"], TASK_TYPES["single_label"]), ["the plot was superb ."] * 20).model
     env = prepare_multi_gpu_env(launcher("fsdp", "--main_process_port", "0"))
     with mock.patch.dict("os.environ", {k: v for k, v in env.items() if k.startswith(("FSDP_", "ACCELERATE_"))}):
         plugin = FullyShardedDataParallelPlugin()

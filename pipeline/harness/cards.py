@@ -7,7 +7,7 @@ from typing import Callable
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .records import RunRecord
+from .records import RunRecord, main_metric, record_task_type
 from .runs import model_dir
 
 
@@ -31,7 +31,7 @@ CARD = """---
 
 # {{ model_name }}
 
-A `{{ family }}` sequence classifier ({{ parameters }} parameters) trained by the `{{ recipe }}` recipe
+A `{{ family }}` {{ description }} ({{ parameters }} parameters) trained by the `{{ recipe }}` recipe
 of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
 
 ## Results on the test split
@@ -41,9 +41,9 @@ of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
 {% for name, value in metrics %}| {{ name }} | {{ value }} |
 {% endfor %}
 {% if phenomena %}
-### Accuracy per phenomenon
+### {{ main }} per phenomenon
 
-| phenomenon | accuracy |
+| phenomenon | {{ main }} |
 |---|---|
 {% for name, value in phenomena %}| {{ name }} | {{ value }} |
 {% endfor %}{% endif %}
@@ -51,8 +51,8 @@ of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
 
 ```python
 from transformers import pipeline
-classifier = pipeline("text-classification", model="{{ path }}")
-classifier("the plot was not bad at all .")
+model = pipeline("text-classification", model="{{ path }}")
+model("the plot was not bad at all ."{{ options }})
 ```
 
 ## Training
@@ -62,18 +62,20 @@ Seed {{ seed }}, config hash `{{ config_hash }}`; the full config and environmen
 
 
 def model_card(record: RunRecord) -> ModelCard:
-    metrics = record.metrics
+    """The card of a run's model: its task type's metrics (the main one with its interval) and how to call it."""
+    metrics, kind = record.metrics, record_task_type(record)
     data = ModelCardData(
         language="en", library_name="transformers", pipeline_tag="text-classification",
-        tags=["nlp-road", record.recipe], model_name=record.run_id,
+        tags=["nlp-road", record.recipe, kind.name], model_name=record.run_id,
         eval_results=[EvalResult(task_type="text-classification", dataset_type=record.task["name"],
                                  dataset_name=record.task["name"], metric_type=name, metric_value=metrics[name])
-                      for name in ("accuracy", "f1_macro", "matthews_correlation")])
-    low, high = metrics["accuracy_ci95"]
-    rows = [("accuracy", f"{metrics['accuracy']:.4f} (95% CI {low:.4f} to {high:.4f})"),
-            ("macro F1", f"{metrics['f1_macro']:.4f}"), ("Matthews correlation", f"{metrics['matthews_correlation']:.4f}")]
+                      for name in kind.metrics])
+    name, value, (low, high) = main_metric(record)
+    rows = [(kind.metrics[name], f"{value:.4f} (95% CI {low:.4f} to {high:.4f})")]
+    rows += [(title, f"{metrics[other]:.4f}") for other, title in list(kind.metrics.items())[1:]]
     return ModelCard.from_template(
         data, template_str=CARD, family=record.model.get("family"), parameters=f"{record.parameters:,}",
+        description=kind.description, main=kind.metrics[name], options=kind.pipeline_options,
         recipe=record.recipe, dataset=record.task["name"], fingerprint=record.task["fingerprint"],
         metrics=rows, phenomena=[(k, f"{v:.4f}") for k, v in metrics.get("per_phenomenon", {}).items()],
         path=str(model_dir(record.run_dir)), seed=record.seed, config_hash=record.config_hash)

@@ -14,7 +14,7 @@ from .models import LoadedModel, ModelSpec, load_model
 from .records import RunRecord, build_record, finish_run, read_record
 from .runs import Run, RunOptions
 from .stages import Stage, run_stage
-from .training import TrainConfig, classification_validation, default_loss, remove_checkpoints, train
+from .training import TrainConfig, task_validation, default_loss, remove_checkpoints, train
 
 # The options that identify a fine-tune: the finetune recipe parses these, and distillation builds
 # its teacher's config from the same types, so a teacher run is found whatever flags are added.
@@ -33,7 +33,7 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
 
     def prepare() -> None:
         with accelerator.main_process_first():  # scratch presets train (and cache) their tokenizer once
-            loaded.append(load_model(model_spec, task.label_names, task.splits["train"]["text"]))
+            loaded.append(load_model(model_spec, task.head(), task.splits["train"]["text"]))
 
     def body(run: Run, resume: bool) -> RunRecord:
         encoded = encode(task, loaded[0].tokenizer, model_spec.max_length)
@@ -58,15 +58,15 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     collate = collate or DataCollatorWithPadding(loaded.tokenizer)
     training = train(loaded.model, encoded["train"] if train_set is None else train_set, encoded["validation"],
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
-                     validation=classification_validation(task.label_names), resume=resume,
+                     validation=task_validation(task), resume=resume,
                      loss_fn=loss_fn, extra_modules=extra_modules)
-    metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate=collate,
+    metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded, task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,
                                          max_length=max_length, seed=train_config.seed)
     record = build_record(run, task, recipe=recipe, method=method, model_info=loaded.info, metrics=metrics,
                           training=training, accelerator=accelerator, seed=train_config.seed, **extra)
     if accelerator.is_main_process:
-        finish_run(run, record, predictions=predictions, label_names=task.label_names,
+        finish_run(run, record, predictions=predictions, task=task,
                    write=pretrained_writer(accelerator.unwrap_model(loaded.model), loaded.tokenizer, record,
                                            state_dict=training.state_dict),
                    finish=finish)

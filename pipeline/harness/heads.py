@@ -12,16 +12,29 @@ states, padding left out, reads what the masked LM did learn; it is sentence-tra
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 from transformers import (AutoConfig, AutoModelForSequenceClassification, BertModel, BertPreTrainedModel,
                           PretrainedConfig, PreTrainedModel)
+from transformers.loss.loss_utils import ForSequenceClassificationLoss
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .errors import UsageError
 
 FAMILY = "family"  # the family's own read-out: BERT's [CLS], the last token for GPT-2 and XLNet
+
+
+def head_loss(logits: torch.Tensor, labels: torch.Tensor | None, config) -> torch.Tensor | None:
+    """The loss transformers' own heads use for `config.problem_type` (cross-entropy, binary cross-entropy,
+    mean squared error), for the heads this project defines; `config` may be a plain dict."""
+    if labels is None:
+        return None
+    if isinstance(config, dict):
+        config = SimpleNamespace(num_labels=config["num_labels"],
+                                 problem_type=config.get("problem_type", "single_label_classification"))
+    return ForSequenceClassificationLoss(labels, logits, config)
 
 
 def masked_mean(states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -50,8 +63,8 @@ class BertForSequenceClassificationMeanPooled(BertPreTrainedModel):
         outputs = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                             return_dict=True, **kwargs)
         logits = self.classifier(self.dropout(masked_mean(outputs.last_hidden_state, attention_mask)))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits,
+                                        hidden_states=outputs.hidden_states,
                                         attentions=outputs.attentions)
 
 

@@ -105,10 +105,10 @@ class LoadedModel:
     info: dict
 
 
-def load_model(spec: ModelSpec, label_names: list[str], train_texts: list[str] | None = None) -> LoadedModel:
-    """Build or load a sequence classifier for `label_names`; train_texts feed locally trained tokenizers."""
-    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
-              "label2id": {name: i for i, name in enumerate(label_names)}}
+def load_model(spec: ModelSpec, head: dict, train_texts: list[str] | None = None) -> LoadedModel:
+    """Build or load a sequence model with the task's head (`Task.head()`: size, labels, problem_type);
+    train_texts feed locally trained tokenizers."""
+    labels = head
     if spec.model in PRESETS:
         preset = PRESETS[spec.model]
         if preset.path:
@@ -205,7 +205,7 @@ def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
         raise UsageError(f"unknown model '{name}': not a preset ({', '.join(PRESETS)}), not a local directory, "
                          f"and {reason}; use a local path or a preset") from None
     same_labels = getattr(config, "id2label", None) and list(config.id2label.values()) == list(
-        labels["id2label"].values())
+        labels["id2label"].values()) and getattr(config, "problem_type", None) in (None, labels["problem_type"])
     config.update(labels)
     override_dropout(config, spec.dropout)
     set_readout(config, spec.pooling, spec.model)

@@ -18,23 +18,26 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .data import DataSpec  # noqa: E402
-from .records import RunRecord, method_key, seeds  # noqa: E402
+from .records import RunRecord, method_key, record_task_type, seeds  # noqa: E402
 from .reports import html_page, markdown_table, model_name, test_set  # noqa: E402
 from .runs import NOT_HASHED  # noqa: E402
 
 # A test set's score, as GLUE computes it: the mean of these metrics. Matched on the data set's name;
-# every other test set is scored by accuracy.
-GLUE_METRICS = {"mrpc": ("f1", "accuracy"), "qqp": ("f1", "accuracy"), "cola": ("matthews_correlation",)}
-SHORT = {"f1": "F1", "accuracy": "acc", "matthews_correlation": "MCC"}
+# every other test set is scored by its task type's main metric (accuracy, Jaccard accuracy, Pearson).
+GLUE_METRICS = {"mrpc": ("f1", "accuracy"), "qqp": ("f1", "accuracy"), "cola": ("matthews_correlation",),
+                "stsb": ("pearson", "spearman")}
+SHORT = {"f1": "F1", "accuracy": "acc", "matthews_correlation": "MCC", "pearson": "Pearson", "spearman": "Spearman",
+         "jaccard": "Jaccard"}
 # What names a row apart from the data and the seeds: the data options, and options that do not change results.
 NOT_A_ROW = {f.name for f in fields(DataSpec)} | NOT_HASHED
 
 
-def task_metrics(name: str) -> tuple[str, ...]:
+def task_metrics(record: RunRecord) -> tuple[str, ...]:
+    """The metrics a test set's score averages: GLUE's for its tasks, else the task type's main metric."""
     for key, metrics in GLUE_METRICS.items():
-        if key in name.lower():
+        if key in record.task["name"].lower():
             return metrics
-    return ("accuracy",)
+    return (record_task_type(record).main_metric,)
 
 
 def metric_value(record: RunRecord, metric: str) -> float:
@@ -53,7 +56,7 @@ def multitask_board(records: list[RunRecord]) -> dict:
         if task is None:
             continue
         tasks.setdefault(task, {"name": record.task["name"], "fingerprint": task,
-                                "metrics": list(task_metrics(record.task["name"]))})
+                                "metrics": list(task_metrics(record))})
         groups.setdefault(method_key(record, leave_out=NOT_A_ROW), {}).setdefault(task, {}).setdefault(
             seeds(record), record)
     ordered = sorted(tasks.values(), key=lambda t: (t["name"], t["fingerprint"]))
@@ -96,7 +99,8 @@ def _score_cell(score: dict | None) -> str:
 
 
 def _shown(board: dict) -> tuple[list[dict], list[str]]:
-    columns = {t["fingerprint"]: f"{t['column']} ({'/'.join(SHORT[m] for m in t['metrics'])})" for t in board["tasks"]}
+    columns = {t["fingerprint"]: f"{t['column']} ({'/'.join(SHORT.get(m, m) for m in t['metrics'])})"
+               for t in board["tasks"]}
     rows = [{"#": row["rank"], "model": row["model"], "method": row["method"],
              **{columns[task]: _score_cell(row["scores"].get(task)) for task in columns},
              "average": f"{row['average']:.4f}" if row["average"] is not None else "",
@@ -107,8 +111,9 @@ def _shown(board: dict) -> tuple[list[dict], list[str]]:
 
 def board_markdown(board: dict) -> str:
     rows, columns = _shown(board)
-    note = ("Each task's score is its main metric (accuracy; F1/accuracy for MRPC and QQP, averaged into the "
-            "score, as GLUE does), mean over seeds; the average is over every task, blank where a row misses one.")
+    note = ("Each task's score is its main metric (its task type's: accuracy, Jaccard accuracy, Pearson; F1/accuracy "
+            "for MRPC and QQP and Pearson/Spearman for STS-B, averaged into the score, as GLUE does), mean over seeds; "
+            "the average is over every task, blank where a row misses one.")
     return f"## Multi-task board ({len(board['tasks'])} test sets)\n\n{note}\n\n" + markdown_table(rows, columns) + "\n"
 
 

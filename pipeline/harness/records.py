@@ -15,6 +15,7 @@ from typing import Callable
 from accelerate import Accelerator
 
 from .environment import environment
+from .tasks import TaskType, task_type
 from .runs import RECORD, Run, RunOptions, folder_size_mb, run_base, run_folders, save_artifacts, write_predictions
 
 SCHEMA = 1  # the record layout's version; records written before it had none and read as version 0
@@ -59,6 +60,17 @@ class RunRecord:
         values = {k: v for k, v in data.items() if k in known}
         return cls(**{**values, "run_dir": str(run_dir), "schema": data.get("schema", 0)},
                    extra={k: v for k, v in data.items() if k not in known})
+
+
+def record_task_type(record: RunRecord) -> TaskType:
+    """The task type a record's run had (records written before task types were single-label)."""
+    return task_type(record.task.get("task_type"))
+
+
+def main_metric(record: RunRecord) -> tuple[str, float, list[float] | None]:
+    """A record's main test metric (its task type's): name, value and bootstrap interval."""
+    name = record_task_type(record).main_metric
+    return name, record.metrics[name], record.metrics.get(f"{name}_ci95")
 
 
 def is_seed(option: str) -> bool:
@@ -121,17 +133,16 @@ def build_record(run: Run, task, *, recipe: str, method: str, model_info: dict, 
         seed=seed, config=run.config, config_hash=run.config_hash, **environment(accelerator), extra=extra)
 
 
-def finish_run(run: Run, record: RunRecord, *, write: Callable[[Path], None], predictions=None,
-               label_names: list[str] | None = None,
+def finish_run(run: Run, record: RunRecord, *, write: Callable[[Path], None], predictions=None, task=None,
                finish: Callable[[Run, RunRecord, Path], None] | None = None) -> RunRecord:
-    """Save the model folder, the test predictions (of classifiers) and, last, the record (main process only).
+    """Save the model folder, the test predictions (of `task`'s models) and, last, the record (main process only).
 
     `finish(run, record, model_folder)` may add to the record what it measures on the saved model.
     """
     folder = save_artifacts(run, write)
     record.size_mb = folder_size_mb(folder)
     if predictions is not None:
-        write_predictions(run, predictions, label_names)
+        write_predictions(run, predictions, task.label_names, task.task_type)
     if finish is not None:
         finish(run, record, folder)
     write_record(run, record)

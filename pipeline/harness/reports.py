@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import json
 from pathlib import Path
 
 import matplotlib
@@ -14,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .records import RunRecord, method_key, seeds  # noqa: E402
+from .records import RunRecord, main_metric, method_key, record_task_type, seeds  # noqa: E402
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -26,12 +25,13 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
 
 
 def result_rows(record: RunRecord) -> list[dict]:
-    """One row per metric of a run record, per-phenomenon accuracy included."""
-    metrics = record.metrics
-    low, high = metrics["accuracy_ci95"]
-    rows = [{"metric": "test accuracy", "value": f"{metrics['accuracy']:.4f} [{low:.4f}, {high:.4f}]"},
-            {"metric": "macro F1", "value": metrics["f1_macro"]},
-            {"metric": "Matthews correlation", "value": metrics["matthews_correlation"]}]
+    """One row per metric of a run record (its task type's, the main one with its interval), per phenomenon too."""
+    metrics, kind = record.metrics, record_task_type(record)
+    name, value, (low, high) = main_metric(record)
+    rows = [{"metric": f"test {kind.metrics[name]}", "value": f"{value:.4f} [{low:.4f}, {high:.4f}]"}]
+    rows += [{"metric": title, "value": metrics[other]} for other, title in list(kind.metrics.items())[1:]]
+    if "threshold" in metrics:
+        rows.append({"metric": "decision threshold", "value": metrics["threshold"]})
     rows += [{"metric": f"  {name}", "value": value} for name, value in metrics.get("per_phenomenon", {}).items()]
     rows += [{"metric": "parameters", "value": record.parameters},
              {"metric": "samples/s (inference)", "value": f"{metrics['speed']['samples_per_second']:.1f}"},
@@ -40,17 +40,20 @@ def result_rows(record: RunRecord) -> list[dict]:
 
 
 def comparison_table(rows: list[dict]) -> str:
-    """Teacher against students: accuracy with interval and paired test, size, speed, per-phenomenon accuracy."""
+    """Teacher against students: the main metric with interval and paired test, size, speed, per phenomenon."""
     if not rows:
         return "(no comparison: this distilled run was reused from an earlier one without it)"
     phenomena = list(rows[0].get("per_phenomenon", {}))
+    metric = rows[0].get("metric", "accuracy")
+    test = next((row["versus_baseline"]["test"] for row in rows if "test" in row.get("versus_baseline", {})),
+                "exact McNemar")
     shown = []
     for row in rows:
         low, high = row["ci95"]
         size, versus = row.get("size_mb"), row.get("versus_baseline")
         shown.append({
-            "model": row["model"], "accuracy [95% CI]": f"{row['accuracy']:.4f} [{low:.4f}, {high:.4f}]",
-            "vs labels only (McNemar p)": f"{versus['difference']:+.4f} (p={versus['p_value']:.2g})" if versus else "",
+            "model": row["model"], f"{metric} [95% CI]": f"{row['score']:.4f} [{low:.4f}, {high:.4f}]",
+            f"vs labels only ({test} p)": f"{versus['difference']:+.4f} (p={versus['p_value']:.2g})" if versus else "",
             "parameters": f"{row['parameters']:,}", "MB": f"{size:.1f}" if size else "",
             "smaller": f"{row['smaller']:.1f}x" if row.get("smaller") else "",
             "samples/s b64": f"{row['samples_per_second']:.0f}", "speed-up b64": f"{row['speedup']:.2f}x",
@@ -62,7 +65,7 @@ def comparison_table(rows: list[dict]) -> str:
 
 def test_set(record: RunRecord) -> str | None:
     """The fingerprint of the test set a record was scored on (None for a pretraining, which has none)."""
-    if "accuracy" not in record.metrics:
+    if record_task_type(record).main_metric not in record.metrics:
         return None
     return record.task.get("evaluation_fingerprint") or record.task["fingerprint"]  # older records: the data's
 
@@ -85,17 +88,18 @@ def runs_by_test_set(records: list[RunRecord]) -> dict[str, dict]:
 
 
 def leaderboard(records: list[RunRecord]) -> list[dict]:
-    """One table per test set (its texts, labels and label names), whatever data each run trained on.
+    """One table per test set (its texts, labels and label names), whatever data each run trained on, ranked by
+    its task type's main metric (accuracy, Jaccard accuracy, Pearson).
 
     Rows are runs of one config averaged over its seeds (the run's, a teacher's: `records.is_seed`);
     how many rows a run trained on is a column. The table says how many duplicate runs it dropped.
     """
     out = []
     for key, table in runs_by_test_set(records).items():
-        rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["accuracy"])
+        rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["score"])
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
-        out.append({"dataset": table["dataset"], "fingerprint": key, "rows": rows,
+        out.append({"dataset": table["dataset"], "fingerprint": key, "metric": rows[0]["metric"], "rows": rows,
                     "duplicates_dropped": table["duplicates"]})
     return sorted(out, key=lambda t: t["dataset"])
 
@@ -115,16 +119,17 @@ def model_name(record: RunRecord) -> str:
 
 def _row(group: list[RunRecord]) -> dict:
     first = group[0]
-    accuracy = np.array([r.metrics["accuracy"] for r in group])
+    metric = record_task_type(first).metrics[main_metric(first)[0]]
+    scores = np.array([main_metric(r)[1] for r in group])
     phenomena = {p: float(np.mean([r.metrics["per_phenomenon"][p] for r in group]))
                  for p in first.metrics.get("per_phenomenon", {})}
     retention = [r.extra["retention"] for r in group if r.extra.get("retention") is not None]
     return {
         "model": model_name(first), "method": first.method, "recipe": first.recipe, "parameters": first.parameters, "size_mb": first.size_mb,
         "training_rows": first.task.get("sizes", {}).get("train"), "data_version": first.task["fingerprint"][:8],
-        "accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)) if len(group) > 1 else None,
-        "seeds": sorted(r.seed for r in group),
-        "ci95": [float(np.mean([r.metrics["accuracy_ci95"][i] for r in group])) for i in (0, 1)],
+        "metric": metric, "score": float(scores.mean()),
+        "score_std": float(scores.std(ddof=1)) if len(group) > 1 else None, "seeds": sorted(r.seed for r in group),
+        "ci95": [float(np.mean([main_metric(r)[2][i] for r in group])) for i in (0, 1)],
         "per_phenomenon": phenomena,
         "samples_per_second": float(np.mean([r.metrics["speed"]["samples_per_second"] for r in group])),
         "retention": float(np.mean(retention)) if retention else None,
@@ -138,12 +143,11 @@ def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
     rows = []
     for row in table["rows"]:
         n = len(row["seeds"])
-        accuracy = (f"{row['accuracy']:.4f} ± {row['accuracy_std']:.4f} (n={n})" if n > 1
-                    else f"{row['accuracy']:.4f}")
+        score = f"{row['score']:.4f} ± {row['score_std']:.4f} (n={n})" if n > 1 else f"{row['score']:.4f}"
         rows.append({"#": row["rank"], "model": row["model"], "method": row["method"],
                      "training rows": f"{row['training_rows']:,}" if row.get("training_rows") else "",
                      "data version": row.get("data_version", ""), "parameters": f"{row['parameters']:,}",
-                     "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else "", "accuracy": accuracy,
+                     "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else "", row["metric"]: score,
                      "95% CI": f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]",
                      **{p: f"{row['per_phenomenon'][p]:.4f}" for p in phenomena},
                      "samples/s": f"{row['samples_per_second']:.0f}",
@@ -168,7 +172,7 @@ def leaderboard_markdown(tables: list[dict]) -> str:
 def leaderboard_csv(tables: list[dict], path: Path) -> None:
     phenomena = sorted({p for t in tables for r in t["rows"] for p in r["per_phenomenon"]})
     columns = ["dataset", "fingerprint", "rank", "model", "method", "training_rows", "data_version", "parameters",
-               "size_mb", "accuracy", "accuracy_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second",
+               "size_mb", "metric", "score", "score_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second",
                "retention", *phenomena]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
@@ -181,16 +185,16 @@ def leaderboard_csv(tables: list[dict], path: Path) -> None:
 
 
 def leaderboard_plot(tables: list[dict], path: Path) -> None:
-    """Accuracy against parameters (log axis), one panel per data set."""
+    """The main metric against parameters (log axis), one panel per data set."""
     figure, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4.5), squeeze=False)
     for axis, table in zip(axes[0], tables):
         for row in table["rows"]:
-            axis.errorbar(row["parameters"], row["accuracy"], yerr=row["accuracy_std"] or 0.0, fmt="o", capsize=3)
-            axis.annotate(f"{row['model']} ({row['method']})", (row["parameters"], row["accuracy"]),
+            axis.errorbar(row["parameters"], row["score"], yerr=row["score_std"] or 0.0, fmt="o", capsize=3)
+            axis.annotate(f"{row['model']} ({row['method']})", (row["parameters"], row["score"]),
                           textcoords="offset points", xytext=(5, 4), fontsize=7)
         axis.set_xscale("log")
         axis.set_xlabel("parameters (log scale)")
-        axis.set_ylabel("test accuracy")
+        axis.set_ylabel(f"test {table['metric']}")
         axis.set_title(f"{table['dataset']} ({table['fingerprint'][:8]})")
         axis.grid(alpha=0.3)
     figure.tight_layout()

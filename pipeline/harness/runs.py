@@ -22,6 +22,7 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 
 from .errors import UsageError
+from .tasks import TaskType
 
 RECORD = "results.json"
 PREDICTIONS = "test_predictions.tsv"
@@ -142,18 +143,19 @@ def folder_size_mb(folder: str | Path) -> float | None:
     return sum(p.stat().st_size for p in files) / 1e6 if files else None
 
 
-def write_predictions(run: Run, predictions, label_names: list[str]) -> Path:
-    """The test split's predictions in the GLUE submission format: index<TAB>prediction."""
+def write_predictions(run: Run, predictions, label_names: list[str], kind: TaskType) -> Path:
+    """The test split's predictions in the GLUE submission format: index<TAB>prediction (a class name, a
+    comma-separated label set, or a number: as the task type writes it)."""
     path = run.dir / PREDICTIONS
-    path.write_text("index\tprediction\n" + "".join(f"{i}\t{label_names[p]}\n" for i, p in enumerate(predictions)))
+    path.write_text("index\tprediction\n" + "".join(f"{i}\t{kind.format(p, label_names)}\n"
+                                                    for i, p in enumerate(predictions)))
     return path
 
 
-def read_predictions(run_dir: str | Path, label_names: list[str]) -> np.ndarray:
-    """A run's test predictions (its GLUE-style file) as class ids, in test order."""
+def read_predictions(run_dir: str | Path, label_names: list[str], kind: TaskType) -> np.ndarray:
+    """A run's test predictions (its GLUE-style file) as the task type decides them, in test order."""
     lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
-    index = {name: i for i, name in enumerate(label_names)}
-    return np.asarray([index[line.split("\t", 1)[1]] for line in lines])
+    return np.asarray([kind.parse(line.split("\t", 1)[1], label_names) for line in lines])
 
 
 def crashed_copy(run: Path, into: Path, *, after_step: int) -> Path:

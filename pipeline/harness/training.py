@@ -29,7 +29,7 @@ from transformers import get_linear_schedule_with_warmup
 from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
 from .models import transformer_layers
-from .evaluation import MAIN_METRIC, predict, score
+from .evaluation import predict
 from .runs import CHECKPOINTS
 
 
@@ -176,7 +176,7 @@ class Validation:
     """How the loop scores the model on the validation set after each epoch, and which score picks the best."""
 
     score: Callable[[torch.nn.Module, DataLoader, Accelerator], dict]
-    metric: str = MAIN_METRIC
+    metric: str
     higher_is_better: bool = True
 
     def better(self, new: dict, best: dict | None, threshold: float = 0.0) -> bool:
@@ -188,14 +188,16 @@ class Validation:
         return gain > threshold
 
 
-def classification_validation(label_names: list[str]) -> Validation:
-    """Accuracy (the best epoch), macro F1 and Matthews correlation of a classifier."""
+def task_validation(task) -> Validation:
+    """The task type's validation scores (accuracy, macro F1, MCC; Jaccard and F1s; Pearson, Spearman, MSE),
+    its main metric picking the best epoch."""
+    kind = task.task_type
 
     def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
-        metrics = score(predict(model, loader, accelerator), list(loader.dataset["labels"]), label_names)
-        return {k: metrics[k] for k in ("accuracy", "f1_macro", "matthews_correlation")}
+        predictions = kind.decide(kind.outputs(predict(model, loader, accelerator)), task.threshold)
+        return kind.validation_scores(predictions, kind.references(loader.dataset["labels"]))
 
-    return Validation(scores)
+    return Validation(scores, kind.main_metric)
 
 
 @dataclass

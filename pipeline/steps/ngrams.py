@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import Pipeline
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..harness.errors import UsageError, check_options
+from ..harness.heads import head_loss
+from ..harness.tasks import TaskType
 
 FEATURES = ("binary", "count", "tfidf", "fasttext")
 
@@ -49,8 +50,9 @@ class NgramConfig:
         ])
 
 
-def build_linear(config: NgramConfig, seed: int) -> Pipeline:
-    """Vectorizer + linear classifier; `binary` is the one-hot view: 1 if the n-gram occurs, else 0."""
+def build_linear(config: NgramConfig, seed: int, kind: TaskType) -> Pipeline:
+    """Vectorizer + the task type's linear model (logistic regression, one-vs-rest logistic regressions, ridge
+    regression); `binary` is the one-hot view: 1 if the n-gram occurs, else 0."""
     if config.features not in FEATURES[:3]:
         raise UsageError(f"--features {config.features!r}: choose one of {', '.join(FEATURES)}")
     if config.analyzer not in ("word", "char", "char_wb"):
@@ -59,22 +61,24 @@ def build_linear(config: NgramConfig, seed: int) -> Pipeline:
                "max_features": config.max_features, "lowercase": True}
     vectorizer = (TfidfVectorizer(sublinear_tf=True, **options) if config.features == "tfidf"
                   else CountVectorizer(binary=config.features == "binary", **options))
-    if config.classifier == "logreg":
-        classifier = LogisticRegression(C=config.regularization, max_iter=2000, random_state=seed)
-    elif config.classifier == "sgd":
-        classifier = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
-    else:
+    if config.classifier not in ("logreg", "sgd"):
         raise UsageError(f"--classifier {config.classifier!r}: choose logreg or sgd")
+    classifier = kind.linear_model(config.classifier, config.regularization, seed)
     return Pipeline([("vectorizer", vectorizer), ("classifier", classifier)])
 
 
 def describe_linear(pipeline: Pipeline, *, name: str) -> dict:
     """What the run record keeps of a fitted pipeline; its parameters are the coefficients and intercepts
     (what the model learned), its `class` the predictor's key for a skops pipeline."""
-    classifier = pipeline.named_steps["classifier"]
     return {"name": name, "family": "linear", "class": "sklearn",
-            "parameters": int(classifier.coef_.size + np.size(classifier.intercept_)),
+            "parameters": linear_parameters(pipeline.named_steps["classifier"]),
             "vocabulary": len(pipeline.named_steps["vectorizer"].vocabulary_)}
+
+
+def linear_parameters(model) -> int:
+    """Coefficients and intercepts of a fitted linear model (of each one-vs-rest model, for label sets)."""
+    models = getattr(model, "estimators_", [model])
+    return int(sum(np.size(m.coef_) + np.size(m.intercept_) for m in models if hasattr(m, "coef_")))
 
 
 class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
@@ -85,10 +89,10 @@ class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
     """
 
     def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 64, buckets: int = 20_000,
-                 id2label: dict | None = None):
+                 id2label: dict | None = None, problem_type: str = "single_label_classification"):
         super().__init__()
         self.config = {"model_type": "fasttext", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}}
+                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
         self.vocab_size, self.buckets = vocab_size, buckets
         self.embedding = nn.EmbeddingBag(vocab_size + buckets, embedding_dim, mode="sum")
         self.output = nn.Linear(embedding_dim, num_labels)
@@ -101,5 +105,4 @@ class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
         weights = torch.cat([mask, mask[:, :-1] * mask[:, 1:]], dim=1).float()
         summed = self.embedding(ids, per_sample_weights=weights)
         logits = self.output(summed / weights.sum(1, keepdim=True).clamp(min=1.0))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)

@@ -7,6 +7,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..harness.heads import head_loss
+
 
 def embeddings_from_vectors(tokenizer, vectors) -> tuple[torch.Tensor, float]:
     """An embedding matrix for the tokenizer's vocabulary, Word2Vec vectors where known, small noise elsewhere."""
@@ -30,10 +32,11 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
 
     def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 300, hidden_size: int = 300,
                  num_layers: int = 1, cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.1,
-                 pad_token_id: int = 0, id2label: dict | None = None):
+                 pad_token_id: int = 0, id2label: dict | None = None,
+                 problem_type: str = "single_label_classification"):
         super().__init__()
         self.config = {"model_type": f"{'bi' if bidirectional else ''}{cell}", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}}
+                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_token_id)
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
         directions = 2 if bidirectional else 1
@@ -67,8 +70,7 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
                 outputs.append(output if direction == 0 else _reorder(output, reverse))
             hidden = torch.cat(outputs, dim=-1)
         logits = self.head(torch.cat(finals, dim=-1))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
 
 
 def _reorder(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -19,9 +19,10 @@ import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.test.utils import datapath
 from gensim.utils import simple_preprocess
-from sklearn.linear_model import LogisticRegression
 
 from ..harness.errors import UsageError
+from ..harness.tasks import TaskType, task_type
+from .ngrams import linear_parameters
 
 
 VECTORS = "vectors.bin"  # word2vec binary format
@@ -131,11 +132,12 @@ def queries(vectors: KeyedVectors, neighbors: list[str], analogies: list[str]) -
 
 
 class VectorClassifier:
-    """Logistic regression over (TF-IDF-weighted) averaged word vectors."""
+    """The task type's linear model (logistic regression, one-vs-rest, ridge) over (TF-IDF-weighted) averaged
+    word vectors."""
 
-    def __init__(self, vectors: KeyedVectors, weighting: str = "mean", seed: int = 0):
-        self.vectors, self.weighting, self.idf = vectors, weighting, {}
-        self.classifier = LogisticRegression(max_iter=2000, random_state=seed)
+    def __init__(self, vectors: KeyedVectors, kind: TaskType, weighting: str = "mean", seed: int = 0):
+        self.vectors, self.kind, self.weighting, self.idf = vectors, kind, weighting, {}
+        self.classifier = kind.linear_model("logreg", 1.0, seed)
 
     def features(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.vectors.vector_size), dtype=np.float32)
@@ -152,12 +154,12 @@ class VectorClassifier:
         self.classifier.fit(self.features(texts), labels)
         return self
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return self.classifier.predict_proba(self.features(texts))
+    def outputs(self, texts: list[str]) -> np.ndarray:
+        return self.kind.linear_outputs(self.classifier, self.features(texts))
 
     def describe(self, *, name: str) -> dict:
         """What the run record keeps: parameters are vectors plus classifier; `class` is the predictor's key."""
-        parameters = self.vectors.vectors.size + self.classifier.coef_.size + self.classifier.intercept_.size
+        parameters = self.vectors.vectors.size + linear_parameters(self.classifier)
         return {"name": name, "family": "word2vec", "class": "word2vec", "parameters": int(parameters),
                 "vocabulary": len(self.vectors.key_to_index), "vector_size": self.vectors.vector_size}
 
@@ -165,12 +167,13 @@ class VectorClassifier:
         """Formats that run no code on load: word2vec's binary format, skops, JSON."""
         self.vectors.save_word2vec_format(str(folder / VECTORS), binary=True)
         skops.io.dump(self.classifier, folder / "classifier.skops")
-        (folder / "classifier.json").write_text(json.dumps({"idf": self.idf, "weighting": self.weighting}))
+        (folder / "classifier.json").write_text(json.dumps({"idf": self.idf, "weighting": self.weighting,
+                                                            "task_type": self.kind.name}))
 
     @classmethod
     def load(cls, folder: Path) -> "VectorClassifier":
         state = json.loads((folder / "classifier.json").read_text())
-        model = cls(load_vectors(str(folder / VECTORS)), state["weighting"])
+        model = cls(load_vectors(str(folder / VECTORS)), task_type(state.get("task_type")), state["weighting"])
         model.classifier, model.idf = load_sklearn(folder / "classifier.skops"), state["idf"]
         return model
 

@@ -59,12 +59,12 @@ def main() -> None:
             rows = [table[name] for table in tables if name in table]
             versus = [row["versus_baseline"] for row in rows if "versus_baseline" in row]
             p_values = ", ".join(f"{v['p_value']:.1g}" for v in versus)
-            print(f"| {name} | {spread([r['accuracy'] for r in rows])} "
+            print(f"| {name} | {spread([r['score'] for r in rows])} "
                   f"| {spread([v['difference'] for v in versus]) if versus else ''} | {p_values} "
                   f"| {spread([r['retention'] for r in rows], 3)} | {rows[0]['size_mb']:.1f} "
                   f"| {spread([r['smaller'] for r in rows], 1)}x | {spread([r['speedup'] for r in rows], 2)}x "
                   f"| {spread([r['speedup_batch1'] for r in rows], 2)}x |")
-        changes = [record["exports"]["onnx-int8"]["accuracy_change"] for record in records]
+        changes = [record["exports"]["onnx-int8"]["change"] for record in records]
         timing = records[0]["comparison"][0]["timing"]
         print(f"\nint8 export, accuracy change against the distilled student: {spread(changes)}. Speed: "
               f"{timing['threads']} threads, median of {timing['rounds']} interleaved rounds at batch "

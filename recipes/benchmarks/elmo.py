@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from pipeline.harness.evaluation import mcnemar  # noqa: E402
+from pipeline.harness.scoring import mcnemar  # noqa: E402
 from pipeline.harness.runs import read_predictions  # noqa: E402
 
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",

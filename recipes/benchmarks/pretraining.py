@@ -33,10 +33,11 @@ from transformers import DataCollatorWithPadding  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from pipeline.harness.data import DataSpec, encode, load_task  # noqa: E402
-from pipeline.harness.evaluation import evaluate_test, mcnemar  # noqa: E402
+from pipeline.harness.evaluation import evaluate_test  # noqa: E402
+from pipeline.harness.scoring import mcnemar  # noqa: E402
 from pipeline.harness.heads import FAMILY  # noqa: E402
 from pipeline.harness.models import ModelSpec, load_model  # noqa: E402
-from pipeline.harness.training import TrainConfig, classification_validation, make_accelerator, train  # noqa: E402
+from pipeline.harness.training import TrainConfig, task_validation, make_accelerator, train  # noqa: E402
 from pipeline.steps.pretraining.objectives import OBJECTIVES  # noqa: E402
 from pipeline.steps.pretraining.pretrainer import finished_pretraining  # noqa: E402
 
@@ -55,13 +56,13 @@ def fine_tune(source: str, pooling: str, *, rows: int, config: TrainConfig) -> t
     """Test metrics, and which test sentences it got right."""
     accelerator = make_accelerator(config)
     task = load_task(DataSpec(max_train_samples=rows))
-    loaded = load_model(ModelSpec(model=source, pooling=pooling), task.label_names, task.splits["train"]["text"])
+    loaded = load_model(ModelSpec(model=source, pooling=pooling), task.head(), task.splits["train"]["text"])
     encoded = encode(task, loaded.tokenizer, 128)
     collate = DataCollatorWithPadding(loaded.tokenizer)
     with tempfile.TemporaryDirectory() as run_dir:
         train(loaded.model, encoded["train"], encoded["validation"], collate=collate, config=config,
-              accelerator=accelerator, run_dir=Path(run_dir), validation=classification_validation(task.label_names))
-    metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded["test"], task, collate=collate,
+              accelerator=accelerator, run_dir=Path(run_dir), validation=task_validation(task))
+    metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded, task, collate=collate,
                                          accelerator=accelerator, batch_size=64, max_length=128)
     return metrics, predictions == np.asarray(task.splits["test"]["label"])
 

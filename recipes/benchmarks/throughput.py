@@ -32,7 +32,7 @@ from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, Tra
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.evaluation import model_predictor
 from pipeline.harness.models import ModelSpec, load_model
-from pipeline.harness.training import TrainConfig, classification_validation, make_accelerator, train
+from pipeline.harness.training import TrainConfig, task_validation, make_accelerator, train
 
 SETTINGS = {"builtin": "builtin", "sst2": "../shared/data/sst2"}
 
@@ -78,19 +78,19 @@ class EpochTimer(TrainerCallback):
 
 def train_project(task, encoded, config: TrainConfig, *, model: str = "minilm") -> float:
     """Seconds of one epoch of the project's loop (on the accelerator's device and config's precision)."""
-    loaded = load_model(ModelSpec(model), task.label_names, task.splits["train"]["text"])
+    loaded = load_model(ModelSpec(model), task.head(), task.splits["train"]["text"])
     accelerator = make_accelerator(config)
     with tempfile.TemporaryDirectory() as folder:
         result = train(loaded.model, encoded["train"], encoded["validation"], collate=DataCollatorWithPadding(
             loaded.tokenizer), config=config, accelerator=accelerator, run_dir=Path(folder),
-            validation=classification_validation(task.label_names))
+            validation=task_validation(task))
     return result.epoch_seconds[0]
 
 
 def train_trainer(task, encoded, config: TrainConfig, sampling: str = "random", *, model: str = "minilm",
                   device: str = "cpu") -> float:
     """Seconds of one epoch of the HF Trainer, same rows, batch, schedule and precision."""
-    loaded = load_model(ModelSpec(model), task.label_names, task.splits["train"]["text"])
+    loaded = load_model(ModelSpec(model), task.head(), task.splits["train"]["text"])
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as folder:
         args = TrainingArguments(
@@ -120,7 +120,7 @@ def infer_pipeline(model, tokenizer, texts: list[str], batch_size: int, *, devic
 def benchmark(data: str, *, samples: int, rounds: int, peak: float) -> None:
     task = load_task(DataSpec(dataset=SETTINGS[data], max_train_samples=samples, max_eval_samples=64))
     config = TrainConfig(epochs=1, batch_size=32, eval_batch_size=64)
-    loaded = load_model(ModelSpec("minilm"), task.label_names)
+    loaded = load_model(ModelSpec("minilm"), task.head())
     encoded = encode(task, loaded.tokenizer, 128)
     lengths = [len(ids) for ids in encoded["train"]["input_ids"]]
     training_flops = model_flops(loaded.model, lengths, training=True)

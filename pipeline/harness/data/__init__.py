@@ -1,10 +1,11 @@
 """One way to name a data set for every recipe: `builtin`, a folder or files on disk, or a hub name.
 
 Whatever the source, a `Task` comes back with the same shape: splits train/validation/test with a
-`text` column (plus `text_pair` for sentence pairs), an integer `label` ClassLabel, and, for the
-built-in set, the `phenomenon` that decides each label. `load_task` reads as the steps it takes:
-read (sources), find columns and normalise labels (columns), complete the splits and fingerprint
-them (splits); encoding for models is in `encoding`.
+`text` column (plus `text_pair` for sentence pairs), a `label` column as its task type encodes it (a
+class id, a multi-hot row, a number: harness/tasks.py), and, for the built-in sets, the `phenomenon`
+that decides each label. `load_task` reads as the steps it takes: read (sources), find columns
+(columns), find the task type and encode the labels (tasks), complete the splits and fingerprint them
+(splits); encoding for models is in `encoding`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import asdict
 from datasets import DatasetDict
 
 from ..errors import UsageError
-from .columns import find_columns, missing_text, normalise_labels
+from ..tasks import TASK_TYPES, check_given, detect, task_type
+from .columns import find_columns, missing_text
 from .encoding import encode, encode_rows, joined_texts, length_order, row_inputs, token_counts
 from .sources import BUILDERS, SPLIT_STEMS, TEXT_COLUMNS, load_hub, load_texts, read_splits
 from .spec import DataSpec, Task
@@ -35,7 +37,13 @@ def load_task(spec: DataSpec) -> Task:
     for split, rows in splits.items():
         if len(rows) == 0:
             raise UsageError(f"the {split} split of '{name}' is empty; give a file with at least one row")
-    splits, label_names, mapping = normalise_labels(splits, label, spec)
+    feature = splits["train"].features[label]
+    kind = task_type(spec.task_type) if spec.task_type else detect(feature)
+    if spec.task_type:
+        check_given(kind, feature, label)
+    check_applies(spec, kind)
+    labels = kind.read(splits, label, spec)
+    splits, label_names, mapping = labels.splits, labels.names, labels.mapping
     keep = {text: "text", label: "label", **({pair: "text_pair"} if pair else {})}
     splits = DatasetDict({
         split: rows.select_columns([c for c in rows.column_names if c in keep or c == "phenomenon"])
@@ -43,7 +51,7 @@ def load_task(spec: DataSpec) -> Task:
         for split, rows in splits.items()
     })
     splits, dropped = missing_text(splits, spec.missing_text)
-    splits = complete_splits(splits, spec)
+    splits = complete_splits(splits, spec, stratify=kind.stratify)
     left_out = []
     if spec.max_train_samples:
         train = splits["train"].shuffle(seed=spec.data_seed)
@@ -57,4 +65,15 @@ def load_task(spec: DataSpec) -> Task:
     if dropped:
         source["dropped_missing_text"] = dropped
     return Task(splits, name, label_names, mapping, pair is not None, fingerprint(splits, label_names), source,
-                left_out)
+                task_type=kind, task_type_from="given" if spec.task_type else "detected", label_info=labels.info,
+                threshold=spec.threshold, left_out=left_out)
+
+
+def check_applies(spec: DataSpec, kind) -> None:
+    """Options of one task type are refused on another, rather than silently doing nothing."""
+    defaults = DataSpec()
+    for other in TASK_TYPES.values():
+        for option in set(other.options) - set(kind.options):
+            if getattr(spec, option) != getattr(defaults, option):
+                raise UsageError(f"--{option} applies to {other.name} tasks, and this one is {kind.name}; "
+                                 "leave it out")

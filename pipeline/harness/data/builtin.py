@@ -4,13 +4,16 @@ Every sentence is built from a small grammar (documented in the README) so that 
 say *why* a model is right or wrong: a bag of words cannot tell "the plot was dull, but the
 acting was superb" from "the acting was superb, but the plot was dull", a contextual model can.
 The test split only uses (aspect, adjective) pairings that never occur in train or validation.
+The same grammar also yields two other tasks: `build_graded` scores each sentence in [-1, 1] from
+fixed word strengths (regression), and `build_aspects` tags it with the aspect groups it praises or
+criticises (multi-label, sometimes none).
 """
 
 from __future__ import annotations
 
 import random
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
 LABEL_NAMES = ["negative", "positive"]
 PHENOMENA = ["plain", "negation", "intensity", "contrast", "context", "distractor"]
@@ -62,21 +65,77 @@ FILMS = ["film", "movie", "picture", "thriller", "comedy", "drama", "sequel", "r
 OPENERS = ["", "", "", "honestly , ", "overall , ", "frankly , ", "to be fair , ", "in the end , ",
            "i have to say , ", "for what it is worth , ",
            "in short , ", "all things considered , ", "believe me , ", "sadly or not , "]
+# Graded strength of an adjective: 0.4 for these mild words, 0.8 for these extreme ones, 0.6 for all others.
+MILD = {"good", "solid", "fresh", "engaging", "funny", "tight", "warm", "lively", "polished", "smart", "confident",
+        "original", "rich", "satisfying", "charming", "clever", "lovely", "sharp", "weak", "flat", "bland", "stale",
+        "messy", "awkward", "tepid", "limp", "pedestrian", "overlong", "forgettable", "drab", "sluggish", "lame",
+        "trite", "mediocre", "poor", "uninspired"}
+EXTREME = {"superb", "brilliant", "wonderful", "excellent", "stunning", "masterful", "remarkable", "gorgeous",
+           "riveting", "dazzling", "sublime", "terrific", "glorious", "exhilarating", "magnificent", "enchanting",
+           "awful", "terrible", "dreadful", "painful", "laughable", "shoddy", "amateurish", "incoherent", "dismal",
+           "pointless", "vapid", "joyless", "lifeless"}
+# The multi-label task: each aspect group can be praised, criticised, both or neither in one review.
+GROUPS = {"story": ["plot", "story", "screenplay", "ending", "characters", "premise", "twists", "themes",
+                    "storyline", "climax", "backstory", "subplot"],
+          "dialogue": ["script", "dialogue", "humor", "jokes"],
+          "acting": ["acting", "cast", "performances", "choreography", "stunts"],
+          "sound": ["soundtrack", "score", "sound mix"],
+          "visuals": ["cinematography", "visuals", "special effects", "camera work", "lighting", "costumes",
+                      "set design"],
+          "pacing": ["pacing", "editing", "direction"]}
+GROUP_OF = {noun: group for group, nouns in GROUPS.items() for noun in nouns}
+ASPECT_LABELS = [f"{group}:{verdict}" for group in GROUPS for verdict in ("praised", "criticised")]
+ASPECT_MIX = {"one_aspect": 0.25, "two_aspects": 0.2, "three_aspects": 0.1, "negation": 0.17, "contrast": 0.13,
+              "distractor": 0.1, "none": 0.05}
+ASPECT_PHENOMENA = list(ASPECT_MIX)
+# How 2 or 3 clauses join; contrast has its own forms, {1} being the clause that the conjunction plays down.
+JOINS = {1: ["{0}"], 2: ["{0} and {1}", "{0} ; {1}", "{0} , and {1}"],
+         3: ["{0} , {1} and {2}", "{0} ; {1} ; {2}", "{0} ; {1} and {2}"]}
+CONTRASTS = ["{1} , but {0}", "although {1} , {0}", "{1} , yet {0}", "even though {1} , {0}"]
 TAILS = ["", "", "", " in the second half", " for most of the running time", " at times", " by the end",
          " from start to finish", " throughout",
          " in every scene", " despite the hype", " after the first act", " on a second viewing"]
 
 
-class _Grammar:
-    """Samples sentences of one phenomenon with a requested label, avoiding or requiring held-out pairs."""
+class _Sampler:
+    """What the three grammars share: one seeded rng and the (aspect, adjective) pairings held out for test."""
+
+    mix: dict[str, float]  # phenomenon -> share of every split
+    features: Features  # sentence, target, phenomenon
 
     def __init__(self, rng: random.Random, held_out: set[tuple[str, str]]):
         self.rng, self.held_out = rng, held_out
+
+    def row(self, phenomenon: str, label: int, novel: bool) -> tuple[str, object] | None:
+        """A sentence of `phenomenon` led by `label` and its target, or None when the draw failed."""
+        return getattr(self, phenomenon)(label, novel)
 
     def aspect(self, adjective: str, novel: bool, pool=ASPECTS):
         """An aspect whose pairing with `adjective` is held out (novel) or seen in training (not novel)."""
         options = [a for a in pool if ((a[0], adjective) in self.held_out) == novel]
         return self.rng.choice(options) if options else None
+
+    def context_pairing(self, label: int, novel: bool):
+        """A context adjective and an aspect of the kind that makes it mean `label` (None where none is left)."""
+        adjective = self.rng.choice(list(CONTEXT))
+        story_polarity, _ = CONTEXT[adjective]
+        return adjective, self.aspect(adjective, novel, STORY if story_polarity == label else CRAFT)
+
+    def _subject(self, aspect) -> str:
+        noun = aspect[0]
+        return noun if self.rng.random() < 0.7 else f"{noun} of this {self.rng.choice(FILMS)}"
+
+
+class _Grammar(_Sampler):
+    """Samples sentences of one phenomenon with a requested label, avoiding or requiring held-out pairs."""
+
+    mix = MIX
+    features = Features({"sentence": Value("string"), "label": ClassLabel(names=LABEL_NAMES),
+                         "phenomenon": Value("string")})
+
+    def row(self, phenomenon: str, label: int, novel: bool) -> tuple[str, int] | None:
+        text = getattr(self, phenomenon)(label, novel)
+        return None if text is None else (text, label)
 
     def clause(self, label: int, novel: bool, template: str = "the {a} {be} {j}") -> str | None:
         adjective = self.rng.choice(POSITIVE if label else NEGATIVE)
@@ -84,10 +143,6 @@ class _Grammar:
         if aspect is None:
             return None
         return template.format(a=self._subject(aspect), be=_be(aspect), j=adjective)
-
-    def _subject(self, aspect) -> str:
-        noun = aspect[0]
-        return noun if self.rng.random() < 0.7 else f"{noun} of this {self.rng.choice(FILMS)}"
 
     def plain(self, label: int, novel: bool) -> str | None:
         template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}", "the {a} {be} really {j}",
@@ -114,10 +169,7 @@ class _Grammar:
         return form.format(x=other, y=deciding)
 
     def context(self, label: int, novel: bool) -> str | None:
-        adjective = self.rng.choice(list(CONTEXT))
-        story_polarity, craft_polarity = CONTEXT[adjective]
-        pool = STORY if story_polarity == label else CRAFT
-        aspect = self.aspect(adjective, novel, pool)
+        adjective, aspect = self.context_pairing(label, novel)
         if aspect is None:
             return None
         template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}", "the {a} {be} very {j}"])
@@ -134,6 +186,151 @@ class _Grammar:
         return f"{about_film} ; {noise}"
 
 
+class _GradedGrammar(_Sampler):
+    """Sentences of the same phenomena whose label is a score in [-1, 1] that their words decide exactly."""
+
+    mix = MIX
+    features = Features({"sentence": Value("string"), "label": Value("float32"), "phenomenon": Value("string")})
+
+    def row(self, phenomenon: str, label: int, novel: bool) -> tuple[str, float] | None:
+        made = getattr(self, phenomenon)(label, novel)
+        return None if made is None else (made[0], round(made[1], 3))
+
+    def clause(self, label: int, novel: bool, template: str = "the {a} {be} {j}",
+               modifier: str = "") -> tuple[str, float] | None:
+        adjective = self.rng.choice(POSITIVE if label else NEGATIVE)
+        aspect = self.aspect(adjective, novel)
+        if aspect is None:
+            return None
+        text = template.format(a=self._subject(aspect), be=_be(aspect), j=f"{modifier} {adjective}".strip())
+        return text, _grade(adjective, label, modifier)
+
+    def modifier(self) -> str:
+        """No modifier half of the time, else an intensifier or a downtoner."""
+        return "" if self.rng.random() < 0.5 else self.rng.choice(STRONG + WEAK)
+
+    def plain(self, label: int, novel: bool) -> tuple[str, float] | None:
+        template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}", "it is a {f} whose {a} {be} {j}"])
+        return self.clause(label, novel, template.replace("{f}", self.rng.choice(FILMS)))
+
+    def negation(self, label: int, novel: bool) -> tuple[str, float] | None:
+        """'not bad' is mildly positive: negation flips the score and halves it."""
+        made = self.clause(1 - label, novel, self.rng.choice(NEGATORS))
+        return None if made is None else (made[0], -0.5 * made[1])
+
+    def intensity(self, label: int, novel: bool) -> tuple[str, float] | None:
+        template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}"])
+        return self.clause(label, novel, template, self.rng.choice(STRONG + WEAK))
+
+    def contrast(self, label: int, novel: bool) -> tuple[str, float] | None:
+        """The clause that the conjunction keeps weighs three times the one it plays down."""
+        deciding = self.clause(label, novel, modifier=self.modifier())
+        other = self.clause(1 - label, False, modifier=self.modifier())
+        if deciding is None or other is None:
+            return None
+        return self.rng.choice(CONTRASTS).format(deciding[0], other[0]), 0.75 * deciding[1] + 0.25 * other[1]
+
+    def context(self, label: int, novel: bool) -> tuple[str, float] | None:
+        adjective, aspect = self.context_pairing(label, novel)
+        if aspect is None:
+            return None
+        template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}"])
+        return template.format(a=self._subject(aspect), be=_be(aspect), j=adjective), _grade(adjective, label)
+
+    def distractor(self, label: int, novel: bool) -> tuple[str, float] | None:
+        """An off-topic clause, even an emphatic one, adds nothing to the score."""
+        about_film = self.clause(label, novel)
+        if about_film is None:
+            return None
+        off = self.rng.choice(OFF_TOPIC)
+        noise = f"the {off[0]} {_be(off)} " + f"{self.modifier()} {self.rng.choice(POSITIVE + NEGATIVE)}".strip()
+        if self.rng.random() < 0.5:
+            return f"{noise} , and {about_film[0]}", about_film[1]
+        return f"{about_film[0]} ; {noise}", about_film[1]
+
+
+def _grade(adjective: str, label: int, modifier: str = "") -> float:
+    """The fixed strength of an adjective, raised by an intensifier (x1.25, at most 1) or halved by a downtoner."""
+    strength = 0.4 if adjective in MILD else 0.8 if adjective in EXTREME else 0.6
+    if modifier in STRONG:
+        strength = min(1.0, 1.25 * strength)
+    elif modifier in WEAK:
+        strength *= 0.5
+    return strength if label else -strength
+
+
+class _AspectGrammar(_Sampler):
+    """Reviews of 1-3 clauses labelled with every aspect group they praise or criticise; off-topic clauses add none."""
+
+    mix = ASPECT_MIX
+    features = Features({"sentence": Value("string"), "labels": List(Value("string")), "phenomenon": Value("string")})
+
+    def clause(self, praised: bool, novel: bool, taken: set[str], negated: bool = False) -> tuple[str, str] | None:
+        """A clause about an aspect not in `taken` (then added to it) and its label; 'not good' criticises."""
+        adjective = self.rng.choice(POSITIVE if praised != negated else NEGATIVE)
+        aspect = self.aspect(adjective, novel, [a for a in ASPECTS if a[0] not in taken])
+        if aspect is None:
+            return None
+        taken.add(aspect[0])
+        templates = NEGATORS if negated else ["the {a} {be} {j}", "i found the {a} {j}", "the {a} {be} really {j}"]
+        text = self.rng.choice(templates).format(a=self._subject(aspect), be=_be(aspect), j=adjective)
+        return text, f"{GROUP_OF[aspect[0]]}:{'praised' if praised else 'criticised'}"
+
+    def noise(self) -> tuple[str, str]:
+        off = self.rng.choice(OFF_TOPIC)
+        return f"the {off[0]} {_be(off)} {self.rng.choice(POSITIVE + NEGATIVE)}", ""
+
+    def coin(self) -> bool:
+        return self.rng.random() < 0.5
+
+    def sentence(self, form: str, clauses: list) -> tuple[str, list[str]] | None:
+        """The clauses put into `form` and the sorted union of their labels."""
+        if None in clauses:
+            return None
+        return form.format(*(text for text, _ in clauses)), sorted({label for _, label in clauses if label})
+
+    def joined(self, clauses: list) -> tuple[str, list[str]] | None:
+        """The clauses in random order, joined by commas, semicolons or 'and'."""
+        self.rng.shuffle(clauses)
+        return self.sentence(self.rng.choice(JOINS[len(clauses)]), clauses)
+
+    def one_aspect(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        return self.sentence("{0}", [self.clause(bool(label), novel, set())])
+
+    def two_aspects(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        taken: set[str] = set()
+        return self.joined([self.clause(bool(label), novel, taken), self.clause(self.coin(), False, taken)])
+
+    def three_aspects(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        taken: set[str] = set()
+        return self.joined([self.clause(bool(label), novel, taken)]
+                           + [self.clause(self.coin(), False, taken) for _ in range(2)])
+
+    def negation(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        taken: set[str] = set()
+        clauses = [self.clause(bool(label), novel, taken, negated=True)]
+        if self.coin():
+            clauses.append(self.clause(self.coin(), False, taken))
+        return self.joined(clauses)
+
+    def contrast(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        """Both sides of 'but' count: the one played down is still praised or criticised."""
+        taken: set[str] = set()
+        return self.sentence(self.rng.choice(CONTRASTS),
+                             [self.clause(bool(label), novel, taken), self.clause(not label, False, taken)])
+
+    def distractor(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        taken: set[str] = set()
+        clauses = [self.clause(bool(label), novel, taken)]
+        if self.coin():
+            clauses.append(self.clause(self.coin(), False, taken))
+        return self.joined(clauses + [self.noise()])
+
+    def none(self, label: int, novel: bool) -> tuple[str, list[str]] | None:
+        """Only off-topic clauses: a review row with no aspect label at all."""
+        return self.joined([self.noise() for _ in range(1 + self.coin())])
+
+
 def _be(aspect) -> str:
     return "were" if aspect[1] else "was"
 
@@ -144,24 +341,22 @@ def _held_out_pairs(rng: random.Random) -> set[tuple[str, str]]:
     return {(noun, adjective) for adjective in adjectives for noun, _ in ASPECTS if rng.random() < 0.25}
 
 
-def _split(grammar: _Grammar, size: int, novel: bool, seen: set[str]) -> dict[str, list]:
-    rows = {"sentence": [], "label": [], "phenomenon": []}
-    for phenomenon in PHENOMENA:
-        count = round(size * MIX[phenomenon]) if phenomenon != PHENOMENA[-1] else size - len(rows["label"])
-        make = getattr(grammar, phenomenon)
+def _split(grammar: _Sampler, size: int, novel: bool, seen: set[str]) -> dict[str, list]:
+    rows: dict[str, list] = {column: [] for column in grammar.features}  # sentence, target, phenomenon
+    last = list(grammar.mix)[-1]
+    for phenomenon, share in grammar.mix.items():
+        count = round(size * share) if phenomenon != last else size - len(rows["sentence"])
         for i in range(count):
-            label = i % 2
             while True:
-                text = make(label, novel)
-                if text is None:
+                made = grammar.row(phenomenon, i % 2, novel)
+                if made is None:
                     continue
-                text = grammar.rng.choice(OPENERS) + text + grammar.rng.choice(TAILS) + " ."
+                text = grammar.rng.choice(OPENERS) + made[0] + grammar.rng.choice(TAILS) + " ."
                 if text not in seen:
                     break
             seen.add(text)
-            rows["sentence"].append(text)
-            rows["label"].append(label)
-            rows["phenomenon"].append(phenomenon)
+            for column, value in zip(rows, (text, made[1], phenomenon)):
+                rows[column].append(value)
     order = list(range(size))
     grammar.rng.shuffle(order)
     return {column: [values[i] for i in order] for column, values in rows.items()}
@@ -169,7 +364,17 @@ def _split(grammar: _Grammar, size: int, novel: bool, seen: set[str]) -> dict[st
 
 def build_builtin(seed: int = 0) -> DatasetDict:
     """The default data set, generated deterministically from `seed` (no files, no network)."""
-    return _generate(seed)[0]
+    return _generate(seed, _Grammar)[0]
+
+
+def build_graded(seed: int = 0) -> DatasetDict:
+    """The regression task: the same kind of sentences, labelled with a sentiment score in [-1, 1]."""
+    return _generate(seed, _GradedGrammar)[0]
+
+
+def build_aspects(seed: int = 0) -> DatasetDict:
+    """The multi-label task: `labels` is the sorted set of ASPECT_LABELS a review earns, empty in about 5% of rows."""
+    return _generate(seed, _AspectGrammar)[0]
 
 
 def unlabeled_sentences(seed: int, count: int) -> list[str]:
@@ -178,18 +383,32 @@ def unlabeled_sentences(seed: int, count: int) -> list[str]:
     They continue the generator of `build_builtin(seed)`, so none repeats a train, validation or test
     sentence, and like train they use only pairings that are not held out for the test split.
     """
-    _, grammar, seen = _generate(seed)
-    return _split(grammar, count, novel=False, seen=seen)["sentence"] if count else []
+    return _unlabeled(seed, count, _Grammar)
 
 
-def _generate(seed: int) -> tuple[DatasetDict, _Grammar, set[str]]:
+def unlabeled_graded(seed: int, count: int) -> list[str]:
+    """Like `unlabeled_sentences`, continuing `build_graded(seed)`."""
+    return _unlabeled(seed, count, _GradedGrammar)
+
+
+def unlabeled_aspects(seed: int, count: int) -> list[str]:
+    """Like `unlabeled_sentences`, continuing `build_aspects(seed)`."""
+    return _unlabeled(seed, count, _AspectGrammar)
+
+
+def _unlabeled(seed: int, count: int, kind: type[_Sampler]) -> list[str]:
+    if not count:
+        return []
+    _, grammar, seen = _generate(seed, kind)
+    return _split(grammar, count, novel=False, seen=seen)["sentence"]
+
+
+def _generate(seed: int, kind: type[_Sampler]) -> tuple[DatasetDict, _Sampler, set[str]]:
     rng = random.Random(seed)
-    grammar = _Grammar(rng, _held_out_pairs(rng))
-    features = Features({"sentence": Value("string"), "label": ClassLabel(names=LABEL_NAMES),
-                         "phenomenon": Value("string")})
+    grammar = kind(rng, _held_out_pairs(rng))
     seen: set[str] = set()
     splits = DatasetDict({
-        split: Dataset.from_dict(_split(grammar, size, novel=(split == "test"), seen=seen), features=features)
+        split: Dataset.from_dict(_split(grammar, size, novel=(split == "test"), seen=seen), features=grammar.features)
         for split, size in SIZES.items()
     })
     return splits, grammar, seen

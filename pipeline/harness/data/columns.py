@@ -1,8 +1,8 @@
-"""Which columns hold the text, the pair and the label; labels made class ids; rows without text."""
+"""Which columns hold the text, the pair and the label; rows without text."""
 
 from __future__ import annotations
 
-from datasets import ClassLabel, DatasetDict
+from datasets import DatasetDict
 
 from ..errors import UsageError
 from .sources import TEXT_COLUMNS
@@ -42,52 +42,6 @@ def find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str
     if text is None:
         raise UsageError(f"no text column found among: {listed}; name it with --text_column")
     return text, None, label
-
-
-def normalise_labels(splits: DatasetDict, label: str, spec: DataSpec) -> tuple[DatasetDict, list[str], dict]:
-    """Labels as a ClassLabel of ids 0..n-1 in every split, their names, and raw value -> id."""
-    feature = splits["train"].features[label]
-    if isinstance(feature, ClassLabel):
-        names = list(feature.names)
-        mapping = {name: i for i, name in enumerate(names)}
-        values = {split: rows[label] for split, rows in splits.items()}
-    else:
-        values = {split: rows[label] for split, rows in splits.items()}
-        for split, column in values.items():
-            if any(v is None for v in column):
-                raise UsageError(f"the {split} split has rows with no label in column '{label}'; fill or drop them")
-        kinds = {type(v) for column in values.values() for v in column}
-        if kinds - {int, str, bool}:
-            raise UsageError(f"label column '{label}' holds {', '.join(k.__name__ for k in kinds)}; "
-                             "labels must be integers or strings")
-        observed = sorted(set(values["train"]), key=lambda v: (isinstance(v, str), v))
-        mapping = {str(v): i for i, v in enumerate(observed)}
-        names = [str(v) for v in observed]
-        if spec.label_names:
-            given = [n.strip() for n in spec.label_names.split(",")]
-            if observed != list(range(len(given))):
-                raise UsageError(f"--label_names gives {len(given)} names but the training labels are "
-                                 f"{names}; give one name per integer label 0..n-1")
-            names = given
-    if len(set(values["train"])) < 2:
-        raise UsageError(f"the train split has a single class ({values['train'][0]}); "
-                         "a classifier needs at least two")
-    for split, column in values.items():
-        unknown = [] if isinstance(feature, ClassLabel) else sorted({str(v) for v in column} - set(mapping))
-        if unknown:
-            raise UsageError(f"the {split} split has labels {unknown[:5]} that the train split does not have "
-                             f"({', '.join(mapping)}); fix the labels or the files")
-    target = ClassLabel(names=names)
-
-    def encode(batch):
-        return {label: [v if isinstance(feature, ClassLabel) else mapping[str(v)] for v in batch[label]]}
-
-    new_features = {split: rows.features.copy() for split, rows in splits.items()}
-    out = DatasetDict()
-    for split, rows in splits.items():
-        new_features[split][label] = target
-        out[split] = rows.map(encode, batched=True, features=new_features[split])
-    return out, names, mapping
 
 
 def missing_text(splits: DatasetDict, policy: str) -> tuple[DatasetDict, dict[str, int]]:

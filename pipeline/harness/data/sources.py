@@ -15,7 +15,8 @@ from datasets import Dataset, DatasetDict
 
 from ..errors import UsageError
 from ..hub import require_hub
-from .builtin import build_builtin
+from . import builtin
+from ..tasks import task_type
 from .spec import DataSpec
 
 SPLIT_STEMS = {"train": ["train"], "validation": ["validation", "valid", "dev", "val"], "test": ["test"]}
@@ -63,7 +64,8 @@ def _file(spec: DataSpec) -> tuple[DatasetDict, str]:
 # Tried in this order; the hub takes any name the others do not.
 SOURCES: dict[str, Source] = {
     "files": Source(lambda spec: bool(spec.train_file or spec.validation_file or spec.test_file), _named_files),
-    "builtin": Source(lambda spec: spec.dataset == "builtin", lambda spec: (build_builtin(spec.data_seed), "builtin")),
+    "builtin": Source(lambda spec: spec.dataset == "builtin", lambda spec: (
+        getattr(builtin, task_type(spec.task_type).builtin)(spec.data_seed), task_type(spec.task_type).builtin_name)),
     "folder": Source(lambda spec: Path(spec.dataset).is_dir(), _folder),
     "file": Source(lambda spec: Path(spec.dataset).suffix in BUILDERS or Path(spec.dataset).exists(), _file),
     "hub": Source(lambda spec: True, lambda spec: (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datasets import DatasetDict
 
 from ..errors import check_options
+from ..tasks import TASK_TYPES, TaskType, head_for
 from .encoding import Input
 from .splits import fingerprint
 
@@ -32,6 +33,17 @@ class DataSpec:
     data_seed: int = field(default=0, metadata={"help": "Seed of the built-in generator, splits and row sampling."})
     missing_text: str = field(default="refuse", metadata={
         "help": "Rows whose text is empty or missing: 'refuse' (stop and say where) or 'drop' (count them in the record)."})
+    task_type: str | None = field(default=None, metadata={
+        "help": f"{', '.join(TASK_TYPES)}; default: found from the label column (a float column is regression, "
+                "a list column multi-label, anything else single-label). With --dataset builtin it picks the "
+                "generator: graded sentiment scores (regression) or the aspects a review praises or criticises "
+                "(multi_label)."})
+    label_separator: str | None = field(default=None, metadata={
+        "help": "multi_label: the separator of label sets written as strings, e.g. 'sports,politics' (default ',')."})
+    threshold: float = field(default=0.5, metadata={
+        "help": "multi_label: a label is predicted when its probability reaches this."})
+    tune_threshold: bool = field(default=False, metadata={
+        "help": "multi_label: pick the threshold (0.05 to 0.95) with the best validation Jaccard accuracy."})
 
     def __post_init__(self):
         check_options([
@@ -41,6 +53,11 @@ class DataSpec:
             (self.max_eval_samples is None or self.max_eval_samples >= 1,
              f"--max_eval_samples must be at least 1 (got {self.max_eval_samples})"),
             (self.missing_text in ("refuse", "drop"), f"--missing_text {self.missing_text!r}: choose refuse or drop"),
+            (self.task_type is None or self.task_type in TASK_TYPES,
+             f"--task_type {self.task_type!r}: choose {', '.join(TASK_TYPES)}"),
+            (0 < self.threshold < 1, f"--threshold must be between 0 and 1 (got {self.threshold})"),
+            (self.label_separator is None or self.label_separator.strip() != "",
+             "--label_separator must be a visible character, e.g. ',' or '|'"),
         ])
 
 
@@ -53,12 +70,21 @@ class Task:
     is_pair: bool
     fingerprint: str
     source: dict
+    task_type: TaskType = TASK_TYPES["single_label"]
+    task_type_from: str = "detected"  # or "given" (--task_type)
+    label_info: dict = field(default_factory=dict)  # what the type records of the targets (a regression's range)
+    threshold: float = 0.5  # multi_label: the decision threshold (--threshold, or tuned on validation)
     left_out: list[Input] = field(default_factory=list)  # train inputs that --max_train_samples left out
+
+    def head(self) -> dict:
+        """What a transformers config needs to build this task's head (tasks.head_for)."""
+        return head_for(self.label_names, self.task_type)
 
     def describe(self) -> dict:
         """The part of a run record that identifies the data; `evaluation_fingerprint` is the test split's alone."""
         return {"name": self.name, "fingerprint": self.fingerprint,
                 "evaluation_fingerprint": fingerprint({"test": self.splits["test"]}, self.label_names),
-                "label_names": self.label_names,
+                "label_names": self.label_names, "task_type": self.task_type.name,
+                "task_type_from": self.task_type_from, **({"labels": self.label_info} if self.label_info else {}),
                 "label_mapping": self.label_mapping, "is_pair": self.is_pair, "source": self.source,
                 "sizes": {split: len(rows) for split, rows in self.splits.items()}}

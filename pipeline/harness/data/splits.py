@@ -13,13 +13,14 @@ if TYPE_CHECKING:  # spec.py imports this module for Task's fingerprint
     from .spec import DataSpec
 
 
-def complete_splits(splits: DatasetDict, spec: DataSpec) -> DatasetDict:
-    """Carve a missing validation (then test) split out of train, stratified and seeded."""
+def complete_splits(splits: DatasetDict, spec: DataSpec, *, stratify: bool) -> DatasetDict:
+    """Carve a missing validation (then test) split out of train, seeded, and stratified by label where the
+    task type's labels are classes."""
     for split in ("test", "validation"):
         if split not in splits:
             try:
                 parts = splits["train"].train_test_split(test_size=spec.validation_size, seed=spec.data_seed,
-                                                         stratify_by_column="label")
+                                                         stratify_by_column="label" if stratify else None)
             except ValueError as error:
                 raise UsageError(f"the train split ({len(splits['train'])} rows) is too small to carve a {split} "
                                  f"split from ({str(error).splitlines()[0]}); give more rows or a {split} file") from None

@@ -1,31 +1,24 @@
-"""Metrics through `evaluate` (modules shipped in ./metrics, so they load offline), breakdowns, speed."""
+"""Running models for evaluation: logits in row order, the task type's outputs, test metrics, speed.
+
+What the metrics are, and how logits become predictions, is the task type's (harness/tasks.py); the
+statistics themselves (metric modules shipped in ./metrics, intervals, paired tests) are in harness/scoring.py.
+"""
 
 from __future__ import annotations
 
 import time
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
-import evaluate
 import numpy as np
 import torch
 from accelerate import Accelerator
-from scipy.stats import binomtest
 from torch.utils.data import DataLoader
 
-METRICS = Path(__file__).parent / "metrics"
 from ..data.encoding import joined_texts, length_order, tokenize_texts
 
-MAIN_METRIC = "accuracy"
+
 # What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "char_ids", "features")
-
-
-@lru_cache(maxsize=None)
-def load_metric(name: str) -> evaluate.EvaluationModule:
-    """A metric module shipped inside the package: accuracy, f1 or matthews_correlation."""
-    return evaluate.load(str(METRICS / name))
 
 
 @torch.no_grad()
@@ -52,44 +45,20 @@ def predict_rows(model: torch.nn.Module, rows, *, collate: Callable, batch_size:
     return logits
 
 
-def score(logits: np.ndarray, labels, label_names: list[str], *, phenomena=None, seed: int = 0) -> dict:
-    """Main metrics with a bootstrap interval, per-class and (for the built-in data) per-phenomenon accuracy."""
-    labels = np.asarray(labels)
-    predictions = logits.argmax(-1)
-    metrics = {
-        "accuracy": load_metric("accuracy").compute(predictions=predictions, references=labels)["accuracy"],
-        "f1_macro": load_metric("f1").compute(predictions=predictions, references=labels, average="macro")["f1"],
-        "matthews_correlation": load_metric("matthews_correlation").compute(
-            predictions=predictions, references=labels)["matthews_correlation"],
-    }
-    correct = predictions == labels
-    metrics["accuracy_ci95"] = bootstrap_interval(correct, seed=seed)
-    per_class_f1 = load_metric("f1").compute(predictions=predictions, references=labels, average=None,
-                                             labels=list(range(len(label_names))))["f1"]
-    metrics["per_class"] = {
-        name: {"accuracy": float(correct[labels == i].mean()) if (labels == i).any() else None,
-               "f1": float(per_class_f1[i]), "support": int((labels == i).sum())}
-        for i, name in enumerate(label_names)
-    }
-    if phenomena is not None:
-        phenomena = np.asarray(phenomena)
-        metrics["per_phenomenon"] = {str(p): float(correct[phenomena == p].mean()) for p in dict.fromkeys(phenomena)}
-    return metrics
-
-
-def bootstrap_interval(correct: np.ndarray, samples: int = 1000, seed: int = 0) -> list[float]:
-    """Percentile bootstrap 95% interval of the accuracy: how much the test set's luck could move it."""
-    rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), size=(samples, len(correct)))].mean(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-
-
-def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict:
-    """Exact McNemar test: do two classifiers differ on the same sentences? (binomial test on discordant pairs)."""
-    a_only = int((a_correct & ~b_correct).sum())
-    b_only = int((~a_correct & b_correct).sum())
-    p_value = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
-    return {"a_only": a_only, "b_only": b_only, "p_value": float(p_value)}
+def score(outputs: np.ndarray, task, split: str = "test", *, threshold: float | None = None,
+          seed: int = 0) -> tuple[dict, np.ndarray]:
+    """A split's metrics from a model's outputs (the task type's: probabilities or numbers), with the
+    main metric's bootstrap interval and, for the built-in data, per phenomenon; and the predictions.
+    `threshold`: a multi-label decision threshold other than the task's (one tuned on validation)."""
+    rows = task.splits[split]
+    threshold = task.threshold if threshold is None else threshold
+    predictions = task.task_type.decide(outputs, threshold)
+    phenomena = list(rows["phenomenon"]) if "phenomenon" in rows.column_names else None
+    metrics = task.task_type.score(predictions, task.task_type.references(rows["label"]), task.label_names,
+                                   phenomena=phenomena, seed=seed)
+    if "threshold" in task.task_type.options:
+        metrics["threshold"] = threshold
+    return metrics, predictions
 
 
 def measure_speed(predict_batch: Callable[[list[str]], object], texts: list[str], batch_size: int = 64,
@@ -134,30 +103,39 @@ def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int, 
     return run
 
 
-def evaluate_test(model: torch.nn.Module, tokenizer, encoded_test, task, *, collate, accelerator: Accelerator,
+def evaluate_test(model: torch.nn.Module, tokenizer, encoded, task, *, collate, accelerator: Accelerator,
                   batch_size: int, max_length: int, seed: int = 0) -> tuple[dict, np.ndarray]:
-    """Test metrics with breakdowns and speed (measured on one device), and the predicted class ids."""
-    logits = predict_rows(model, encoded_test, collate=collate, batch_size=batch_size, accelerator=accelerator,
-                          seed=seed)
-    test = task.splits["test"]
-    phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    metrics = score(logits, list(test["label"]), task.label_names, phenomena=phenomena, seed=seed)
+    """Test metrics with breakdowns and speed (measured on one device), and the predictions; `encoded` holds
+    the encoded test split (and validation, where a multi-label threshold is tuned on it)."""
+    def outputs(split: str) -> np.ndarray:
+        return task.task_type.outputs(predict_rows(model, encoded[split], collate=collate, batch_size=batch_size,
+                                                   accelerator=accelerator, seed=seed))
+
+    threshold = tuned_threshold(task, outputs("validation")) if task.source.get("tune_threshold") else None
+    metrics, predictions = score(outputs("test"), task, threshold=threshold, seed=seed)
     unwrapped = accelerator.unwrap_model(model)
-    texts = joined_texts(test)
-    metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length), texts,
-                                     batch_size)
+    metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length),
+                                     joined_texts(task.splits["test"]), batch_size)
     metrics["speed"]["device"] = str(accelerator.device)
-    return metrics, logits.argmax(-1)
+    return metrics, predictions
 
 
-def evaluate_texts(predict_proba: Callable[[list[str]], np.ndarray], task, seed: int = 0,
+def evaluate_texts(predict_outputs: Callable[[list[str]], np.ndarray], task, seed: int = 0,
                    batch_size: int = 64) -> tuple[dict, np.ndarray]:
-    """Test metrics and speed of any texts -> class probabilities function (scikit-learn, gensim models)."""
-    test = task.splits["test"]
-    texts = joined_texts(test)
-    probabilities = np.concatenate([predict_proba(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
-    phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    metrics = score(np.log(probabilities + 1e-12), list(test["label"]), task.label_names, phenomena=phenomena,
-                    seed=seed)
-    metrics["speed"] = {**measure_speed(predict_proba, texts, batch_size), "device": "cpu"}
-    return metrics, probabilities.argmax(-1)
+    """Test metrics and speed of any texts -> outputs function (scikit-learn, gensim models); a multi-label
+    task with --tune_threshold first picks its threshold on the validation split."""
+    def outputs(split: str) -> np.ndarray:
+        texts = joined_texts(task.splits[split])
+        return np.concatenate([predict_outputs(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
+
+    threshold = tuned_threshold(task, outputs("validation")) if task.source.get("tune_threshold") else None
+    metrics, predictions = score(outputs("test"), task, threshold=threshold, seed=seed)
+    metrics["speed"] = {**measure_speed(predict_outputs, joined_texts(task.splits["test"]), batch_size),
+                        "device": "cpu"}
+    return metrics, predictions
+
+
+def tuned_threshold(task, validation_outputs: np.ndarray) -> float | None:
+    """The decision threshold the task type finds best on the validation outputs (None: the type has none)."""
+    return task.task_type.tune_threshold(validation_outputs,
+                                         task.task_type.references(task.splits["validation"]["label"]))

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ...harness.evaluation import mcnemar
+from ...harness.tasks import TaskType
 
 
 def interleaved_speed(predictors: dict[str, Callable[[list[str]], object]], texts: list[str], *,
@@ -42,32 +42,33 @@ def interleaved_speed(predictors: dict[str, Callable[[list[str]], object]], text
             for name, t in timings.items()}
 
 
-def comparison_rows(rows: list[dict], *, labels: np.ndarray, speed: dict[str, dict], baseline: str) -> list[dict]:
-    """Each row: accuracy, size, speed against the teacher (the first row), and against `baseline` a paired test.
+def comparison_rows(rows: list[dict], *, labels: np.ndarray, kind: TaskType, speed: dict[str, dict],
+                    baseline: str) -> list[dict]:
+    """Each row: the task type's main metric, size, speed against the teacher (the first row), and against
+    `baseline` the paired test that fits the metric (exact McNemar for accuracy, else a paired bootstrap).
 
-    A row is {"model", "init", "predictions", "metrics", "parameters", "size_mb"}; predictions are
-    class ids on the test sentences, in order.
+    A row is {"model", "init", "predictions", "metrics", "parameters", "size_mb"}; predictions are the
+    task type's (class ids, multi-hot rows, numbers) on the test sentences, in order.
     """
     teacher = rows[0]
     base = next(row for row in rows if row["model"] == baseline)
-    base_correct = base["predictions"] == labels
+    metric = kind.main_metric
     table = []
     for row in rows:
-        correct = row["predictions"] == labels
         timing = speed[row["model"]]
-        entry = {"model": row["model"], "init": row.get("init"), "accuracy": float(correct.mean()),
-                 "ci95": row["metrics"]["accuracy_ci95"], "parameters": row["parameters"],
+        entry = {"model": row["model"], "init": row.get("init"), "metric": kind.metrics[metric],
+                 "score": row["metrics"][metric],
+                 "ci95": row["metrics"][f"{metric}_ci95"], "parameters": row["parameters"],
                  "size_mb": row["size_mb"], "per_phenomenon": row["metrics"].get("per_phenomenon", {}),
                  "samples_per_second": timing["samples_per_second"],
                  "samples_per_second_batch1": timing["samples_per_second_batch1"],
-                 "retention": float(correct.mean()) / float((teacher["predictions"] == labels).mean()),
+                 "retention": row["metrics"][metric] / teacher["metrics"][metric],
                  "speedup": timing["samples_per_second"] / speed[teacher["model"]]["samples_per_second"],
                  "speedup_batch1": (timing["samples_per_second_batch1"]
                                     / speed[teacher["model"]]["samples_per_second_batch1"]),
                  "smaller": teacher["size_mb"] / row["size_mb"] if row["size_mb"] and teacher["size_mb"] else None,
                  "timing": {k: timing[k] for k in ("batch_size", "rounds", "threads")}}
         if row is not base and row is not teacher:
-            test = mcnemar(correct, base_correct)
-            entry["versus_baseline"] = {"difference": float(correct.mean() - base_correct.mean()), **test}
+            entry["versus_baseline"] = kind.paired_test(row["predictions"], base["predictions"], labels)
         table.append(entry)
     return table

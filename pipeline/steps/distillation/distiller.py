@@ -68,8 +68,6 @@ class Distiller:
     def _check(self) -> list[TeacherPlan]:
         """Every option against the data and the teachers' configs, before anything trains."""
         settings, task = self.settings, self.task
-        if settings.augment and task.is_pair:
-            raise UsageError("--augment works on single-sentence data sets; this one has sentence pairs")
         if settings.augment and not settings.augment_copies:
             raise UsageError("--augment needs --augment_copies of at least 1")
         if settings.unlabeled_file and task.is_pair:
@@ -88,7 +86,7 @@ class Distiller:
         if settings.student == "distil" and self.model_spec.pooling not in (None, FAMILY):
             raise UsageError(f"--pooling {self.model_spec.pooling} does not apply to --student distil: the DistilBERT "
                              "it cuts reads [CLS], as its teacher does")
-        plans = [plan_teacher(name, task.label_names) for name in settings.teacher]
+        plans = [plan_teacher(name, task.head()) for name in settings.teacher]
         lead = plans[0].config
         check_student(settings.student, lead, settings.layer_map)
         if settings.deep:
@@ -118,7 +116,8 @@ class Distiller:
                                         model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
                                         options=self.options, accelerator=self.accelerator) for plan in self.plans]
         self.teacher_test = self._score_teacher(self.teachers[0])
-        self.accelerator.print(f"teacher: test accuracy {self.teacher_test[0]['accuracy']:.4f}")
+        metric = self.task.task_type.main_metric
+        self.accelerator.print(f"teacher: test {metric} {self.teacher_test[0][metric]:.4f}")
         return self.teachers
 
     def _check_resume(self, teacher_spec: ModelSpec, teacher_train: TrainConfig) -> None:
@@ -139,10 +138,10 @@ class Distiller:
         """The lead teacher's test metrics and predictions: from its run when it was scored on this test set."""
         record, task = teacher.record, self.task
         if record and record.task.get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
-            return record.metrics, read_predictions(record.run_dir, task.label_names)
+            return record.metrics, read_predictions(record.run_dir, task.label_names, task.task_type)
         loaded, max_length = teacher.loaded, self.model_spec.max_length
         return evaluate_test(loaded.model.to(self.accelerator.device), loaded.tokenizer,
-                             encode(task, loaded.tokenizer, max_length)["test"], task,
+                             encode(task, loaded.tokenizer, max_length), task,
                              collate=DataCollatorWithPadding(loaded.tokenizer), accelerator=self.accelerator,
                              batch_size=self.train_config.eval_batch_size, max_length=max_length)
 
@@ -162,13 +161,13 @@ class Distiller:
         return self.transfer
 
     def _rows(self) -> Dataset:
-        """Labelled rows, then transfer rows (label 0 as a placeholder: their hard weight is 0); with
+        """Labelled rows, then transfer rows (the first row's label as a placeholder: their hard weight is 0); with
         `text_pair` on sentence-pair data, so that teacher and student read what the test gives them."""
         pair = self.task.is_pair
         labelled = self.task.splits["train"].select_columns(["text", "text_pair", "label"] if pair else ["text", "label"])
         texts, pairs = zip(*self.transfer.inputs) if self.transfer.inputs else ((), ())
         transfer = Dataset.from_dict({"text": list(texts), **({"text_pair": list(pairs)} if pair else {}),
-                                      "label": [0] * len(texts)}, features=labelled.features)
+                                      "label": [labelled[0]["label"]] * len(texts)}, features=labelled.features)
         return concatenate_datasets([labelled, transfer])
 
     # 3. Students.
@@ -198,7 +197,7 @@ class Distiller:
         lead = self.teachers[0]
         rows = self._rows()
         texts = [*rows["text"], *(rows["text_pair"] if self.task.is_pair else [])]
-        return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.label_names, self.model_spec,
+        return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.head(), self.model_spec,
                              self.settings.layer_map)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
@@ -238,7 +237,7 @@ class Distiller:
 
     def _objective(self, student) -> DistillationObjective:
         settings, teacher = self.settings, self.teachers[0].loaded.model
-        soft = SoftTargetLoss(temperature=settings.temperature, temperature_end=settings.temperature_end,
+        soft = SoftTargetLoss(self.task.task_type, temperature=settings.temperature, temperature_end=settings.temperature_end,
                               alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard)
         intermediate = tuple((loss.reads, loss.build(settings, student.model, teacher))
                              for loss in INTERMEDIATE_LOSSES.values() if loss.active(settings))
@@ -249,8 +248,8 @@ class Distiller:
     # 4. The comparison, measured on the saved distilled student and kept in its record.
     def _compare(self, student, record: RunRecord, folder: Path) -> None:
         """Main process only (inside finish_run): nothing here may wait for the other processes."""
-        task, spec, accelerator = self.task, self.model_spec, self.accelerator
-        labels = np.asarray(task.splits["test"]["label"])
+        task, spec, accelerator, kind = self.task, self.model_spec, self.accelerator, self.task.task_type
+        labels = kind.references(task.splits["test"]["label"])
         texts = joined_texts(task.splits["test"])
         lead = self.teachers[0]
         teacher_metrics, teacher_predictions = self.teacher_test
@@ -261,32 +260,32 @@ class Distiller:
                                                  spec.max_length)}
         for name, other in self.records.items():
             rows.append({"model": name, "init": other.model.get("init"), "metrics": other.metrics,
-                         "predictions": read_predictions(other.run_dir, task.label_names),
+                         "predictions": read_predictions(other.run_dir, task.label_names, kind),
                          "parameters": other.parameters, "size_mb": other.size_mb})
-            predictors[name] = load_predictor(other.run_dir).predict_proba
+            predictors[name] = load_predictor(other.run_dir).outputs
         model = self.accelerator.unwrap_model(student.model).eval()
         rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record.metrics,
-                     "predictions": read_predictions(record.run_dir, task.label_names),
+                     "predictions": read_predictions(record.run_dir, task.label_names, kind),
                      "parameters": record.parameters, "size_mb": record.size_mb})
         predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length)
         if self.settings.export:
             accelerator.print("\n=== stage: export (ONNX, int8 ONNX) and timing")
             exports = record.extra["exports"] = {}
-            for kind, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
+            for export, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
                 predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length)
                 logits = np.concatenate([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
-                phenomena = task.splits["test"]["phenomenon"] if "phenomenon" in task.splits["test"].column_names else None
-                metrics = score(logits, labels, task.label_names, phenomena=phenomena)
-                name = f"student, distilled, {kind}"
+                metrics, predictions = score(kind.outputs(logits), task, threshold=record.metrics.get("threshold"))
+                name = f"student, distilled, {export}"
                 size = path.stat().st_size / 1e6
-                rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": logits.argmax(-1),
+                rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": predictions,
                              "parameters": record.parameters, "size_mb": size})
                 predictors[name] = predict
-                exports[kind] = {"path": str(path), "size_mb": size, "accuracy": metrics["accuracy"],
-                                           "accuracy_change": metrics["accuracy"] - record.metrics["accuracy"]}
+                metric = kind.main_metric
+                exports[export] = {"path": str(path), "size_mb": size, "metric": metric, metric: metrics[metric],
+                                   "change": metrics[metric] - record.metrics[metric], "metrics": metrics}
         speed = interleaved_speed(predictors, texts)
         baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
-        table = comparison_rows(rows, labels=labels, speed=speed, baseline=baseline)
+        table = comparison_rows(rows, labels=labels, kind=kind, speed=speed, baseline=baseline)
         distilled = next(row for row in table if row["model"] == DISTILLED.name)
         record.extra.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
                       speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],

@@ -17,11 +17,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...harness.tasks import TaskType
+
 
 class SoftTargetLoss(nn.Module):
-    """alpha_kd * T^2 * KL(p_teacher,T || p_student,T) + alpha_hard * CE(gold labels).
+    """alpha_kd * soft-target loss + alpha_hard * loss on the gold labels, each the task type's own.
+
+    Classes: T^2 KL(p_teacher,T || p_student,T) and cross-entropy (Hinton et al. 2015); label sets: T^2
+    binary cross-entropy against each label's softened sigmoid, and binary cross-entropy; numbers: squared
+    distance to the teacher's prediction (no temperature) and to the gold number (Tang et al. 2019 use MSE
+    on logits throughout).
 
     Args:
+        kind: the task type (harness/tasks.py), whose soft_loss and hard_loss give one value per row.
         temperature: T at the start of training.
         temperature_end: T at the end, reached linearly with training progress (None: T throughout).
         alpha_kd: weight of the soft-target term.
@@ -29,10 +37,10 @@ class SoftTargetLoss(nn.Module):
             only the teacher's word for its label) are left out of it.
     """
 
-    def __init__(self, *, temperature: float = 2.0, temperature_end: float | None = None, alpha_kd: float = 0.5,
-                 alpha_hard: float = 0.5):
+    def __init__(self, kind: TaskType, *, temperature: float = 2.0, temperature_end: float | None = None,
+                 alpha_kd: float = 0.5, alpha_hard: float = 0.5):
         super().__init__()
-        self.temperature, self.alpha_kd, self.alpha_hard = temperature, alpha_kd, alpha_hard
+        self.kind, self.temperature, self.alpha_kd, self.alpha_hard = kind, temperature, alpha_kd, alpha_hard
         self.temperature_end = temperature if temperature_end is None else temperature_end
 
     def temperature_at(self, progress: float) -> float:
@@ -40,16 +48,14 @@ class SoftTargetLoss(nn.Module):
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
                 hard_weight: torch.Tensor, *, progress: float = 0.0) -> torch.Tensor:
-        """teacher_logits is [batch, teachers, classes]: several teachers' soft targets are averaged."""
-        temperature = self.temperature_at(progress)
+        """teacher_logits is [batch, teachers, labels]: several teachers' soft targets are averaged."""
         loss = student_logits.new_zeros((), dtype=torch.float)
         if self.alpha_kd:
-            soft_targets = F.softmax(teacher_logits.float() / temperature, dim=-1).mean(dim=1)
-            log_student = F.log_softmax(student_logits.float() / temperature, dim=-1)
-            loss = loss + self.alpha_kd * temperature ** 2 * F.kl_div(log_student, soft_targets, reduction="batchmean")
+            loss = loss + self.alpha_kd * self.kind.soft_loss(student_logits, teacher_logits,
+                                                              self.temperature_at(progress)).mean()
         if self.alpha_hard:
-            ce = F.cross_entropy(student_logits.float(), labels, reduction="none")
-            loss = loss + self.alpha_hard * (ce * hard_weight).sum() / hard_weight.sum().clamp(min=1.0)
+            hard = self.kind.hard_loss(student_logits, labels)
+            loss = loss + self.alpha_hard * (hard * hard_weight).sum() / hard_weight.sum().clamp(min=1.0)
         return loss
 
 

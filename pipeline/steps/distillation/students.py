@@ -32,7 +32,7 @@ class StudentRecipe:
     teacher: LoadedModel
     pretrained: str | None  # the checkpoint the teacher was fine-tuned from, when known
     texts: list[str]  # every text the student trains on (labelled and transfer): its vocabulary
-    label_names: list[str]
+    head: dict  # the task's head (Task.head()): size, label names, problem_type
     model_spec: ModelSpec
     layer_map: str | None
 
@@ -48,8 +48,8 @@ class StudentKind:
 def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    model = RecurrentClassifier(len(tokenizer), len(recipe.label_names), pad_token_id=tokenizer.pad_token_id,
-                                id2label=dict(enumerate(recipe.label_names)))
+    model = RecurrentClassifier(len(tokenizer), recipe.head["num_labels"], pad_token_id=tokenizer.pad_token_id,
+                                id2label=recipe.head["id2label"], problem_type=recipe.head["problem_type"])
     return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
                                                         vocab_size=len(tokenizer)))
 
@@ -87,7 +87,7 @@ def extract_student(teacher, layer_map: list[int]) -> DistilBertForSequenceClass
         activation=config.hidden_act, dropout=config.hidden_dropout_prob,
         attention_dropout=config.attention_probs_dropout_prob, seq_classif_dropout=config.hidden_dropout_prob,
         pad_token_id=config.pad_token_id, num_labels=config.num_labels, id2label=config.id2label,
-        label2id=config.label2id))
+        label2id=config.label2id, problem_type=config.problem_type))
     bert, distil = teacher.bert, student.distilbert
     with torch.no_grad():
         distil.embeddings.word_embeddings.weight.copy_(bert.embeddings.word_embeddings.weight)
@@ -127,7 +127,7 @@ def _cut_pretrained(recipe: StudentRecipe) -> LoadedModel:
     if preset is not None and preset.path is None:  # a from-scratch preset: its "checkpoint" is a fresh init
         model = new_classifier(recipe.teacher.model.config)
         return _cut(LoadedModel(model, recipe.teacher.tokenizer, {}), recipe, f"random {recipe.pretrained}")
-    source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=FAMILY), recipe.label_names)
+    source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=FAMILY), recipe.head)
     return _cut(source, recipe, f"pretrained {recipe.pretrained}")
 
 
@@ -149,7 +149,7 @@ def student_kind(name: str) -> StudentKind:
         return STUDENTS[name]
 
     def build(recipe: StudentRecipe) -> LoadedModel:
-        loaded = load_model(replace(recipe.model_spec, model=name), recipe.label_names, recipe.texts)
+        loaded = load_model(replace(recipe.model_spec, model=name), recipe.head, recipe.texts)
         loaded.info["init"] = "preset" if name in PRESETS else name
         return loaded
 

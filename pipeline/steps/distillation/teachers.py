@@ -42,7 +42,7 @@ class TeacherPlan:
     fine_tune: bool  # a preset, fine-tuned on the task first (or found finished)
 
 
-def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
+def plan_teacher(name: str, head: dict) -> TeacherPlan:
     """Check a teacher name without training: a preset, a run folder (a pretraining run is fine-tuned
     first), a model directory or a hub id."""
     if name in PRESETS and not Path(name).exists():
@@ -65,10 +65,12 @@ def plan_teacher(name: str, label_names: list[str]) -> TeacherPlan:
         if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
             raise UsageError(f"teacher '{name}' is a {family} model, which has no sequence-classification head")
         return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=True)
-    labels = list(json.loads(config_file.read_text()).get("id2label", {}).values())
-    if labels != label_names:
-        raise UsageError(f"teacher '{name}' predicts labels {labels} but the data's labels are "
-                         f"{label_names}; distil on the data the teacher was trained for")
+    saved = json.loads(config_file.read_text())
+    labels, label_names = list(saved.get("id2label", {}).values()), list(head["id2label"].values())
+    if labels != label_names or saved.get("problem_type", head["problem_type"]) != head["problem_type"]:
+        raise UsageError(f"teacher '{name}' predicts {labels} ({saved.get('problem_type', 'classes')}) but the "
+                         f"data's task is {label_names} ({head['problem_type']}); distil on the data the teacher "
+                         "was trained for")
     return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=False)
 
 
@@ -89,10 +91,10 @@ def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_
                                    options=replace(options, run_name=None), accelerator=accelerator, config=config,
                                    reuse=True, title=f"teacher: fine-tune {plan.name} ({train_config.epochs} epochs)")
         if loaded is None:
-            loaded = load_model(replace(model_spec, model=record.run_dir), task.label_names)
+            loaded = load_model(replace(model_spec, model=record.run_dir), task.head())
         return Teacher(loaded, weights_digest(model_dir(record.run_dir)), record, plan.name)
     accelerator.print(f"\n=== stage: teacher: {plan.name}")
-    loaded = load_model(replace(model_spec, model=plan.name), task.label_names)
+    loaded = load_model(replace(model_spec, model=plan.name), task.head())
     folder = Path(plan.name)
     record = read_record(folder) if (folder / RECORD).is_file() else None
     pretrained = record.config.get("model") if record else None

@@ -2,7 +2,8 @@
 
 Sources, in order: train rows that --max_train_samples left out (their labels unused), more sentences
 from the built-in generator, a user's unlabelled file, and augmented copies of the labelled text
-(Tang et al. 2019). Inputs equal to a labelled, validation or test input are dropped. An input is a
+(Tang et al. 2019; on sentence pairs each sentence is changed on its own). Inputs equal to a labelled,
+validation or test input are dropped. An input is a
 (text, text_pair) pair, the second None for single texts: on sentence pairs (MRPC) the teacher and the
 student read both sentences, as the test does.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from ...harness.data import DataSpec, Task, load_texts
 from ...harness.data.encoding import Input, row_inputs
-from ...harness.data.builtin import unlabeled_sentences
+from ...harness.data import builtin
 from ..augmentation import augment, embedding_neighbors
 
 
@@ -28,22 +29,30 @@ def build_transfer_set(task: Task, data_spec: DataSpec, settings, *, teacher_tok
                        seed: int) -> TransferSet:
     """Every transfer input once, none equal to a labelled, validation or test input; capped by max_transfer_rows.
 
-    The generator, unlabelled files and augmentation give single texts (the distiller refuses the last two
-    for sentence-pair data)."""
+    The generator and unlabelled files give single texts (the distiller refuses a file for sentence-pair
+    data); augmentation keeps the shape of the labelled rows."""
     candidates: dict[str, list[Input]] = {}
     if settings.left_out and task.left_out:
         candidates["left-out train rows"] = task.left_out
     if settings.generated and data_spec.dataset == "builtin" and not data_spec.train_file:
-        candidates["built-in generator"] = _single(unlabeled_sentences(data_spec.data_seed, settings.generated))
+        generate = getattr(builtin, task.task_type.generated)  # the generator of this task type's built-in set
+        candidates["built-in generator"] = _single(generate(data_spec.data_seed, settings.generated))
     if settings.unlabeled_file:
         candidates[settings.unlabeled_file] = _single(load_texts(settings.unlabeled_file, settings.unlabeled_column))
     if settings.augment and settings.augment_copies:
-        labelled = list(task.splits["train"]["text"])
-        neighbors = (embedding_neighbors(" ".join(labelled).split(), teacher_tokenizer, teacher_embeddings)
+        labelled = row_inputs(task.splits["train"])
+        words = " ".join(text for row in labelled for text in row if text).split()
+        neighbors = (embedding_neighbors(words, teacher_tokenizer, teacher_embeddings)
                      if "neighbors" in settings.augment else None)
-        candidates["augmentation"] = _single(augment(
-            labelled, settings.augment, copies=settings.augment_copies, seed=seed,
-            mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors))
+
+        def copies(texts: list[str], offset: int) -> list[str]:
+            return augment(texts, settings.augment, copies=settings.augment_copies, seed=seed + offset,
+                           mask_token=teacher_tokenizer.mask_token or "[MASK]", neighbors=neighbors)
+
+        # A sentence pair's sentences are changed independently, each as a single sentence would be.
+        first = copies([text for text, _ in labelled], 0)
+        second = copies([pair for _, pair in labelled], 1) if task.is_pair else [None] * len(first)
+        candidates["augmentation"] = list(zip(first, second))
     seen = {row for split in task.splits.values() for row in row_inputs(split)}
     inputs, sources = [], {}
     for source, items in candidates.items():

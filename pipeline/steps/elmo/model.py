@@ -12,6 +12,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ...harness.heads import head_loss
 from ...harness.models import describe_model
 from ..pretraining.bilm import BiLMConfig, BiLMInputs
 from .mix import ScalarMix
@@ -40,13 +41,14 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
     """
 
     def __init__(self, encoder_config: dict, num_labels: int, *, mix: str = "learned", layer_norm: bool = False,
-                 hidden_size: int = 128, dropout: float = 0.5, id2label: dict | None = None):
+                 hidden_size: int = 128, dropout: float = 0.5, id2label: dict | None = None,
+                 problem_type: str = "single_label_classification"):
         super().__init__()
         config = dict(encoder_config)
         self.encoder = AutoModel.from_config(AutoConfig.for_model(config.pop("model_type"), **config))
         self.encoder.requires_grad_(False)
         self.config = {"model_type": "elmo", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}}
+                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
         layers, width = self.encoder_layers()
         self.mix = ScalarMix(layers, mode=mix, layer_norm=layer_norm)
         self.dropout = nn.Dropout(dropout)
@@ -90,15 +92,16 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
         real = attention_mask.bool().unsqueeze(-1)
         pooled = output.masked_fill(~real, torch.finfo(output.dtype).min).max(dim=1).values
         logits = self.head(self.dropout(pooled))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
 
 
 def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, dropout: float,
-                     label_names: list[str]) -> tuple[ELMoClassifier, dict]:
-    """The classifier around a loaded frozen encoder, and its model info (frozen and trained parameters apart)."""
-    model = ELMoClassifier(encoder.model.config.to_dict(), len(label_names), mix=mix, layer_norm=layer_norm,
-                           hidden_size=hidden_size, dropout=dropout, id2label=dict(enumerate(label_names)))
+                     head: dict) -> tuple[ELMoClassifier, dict]:
+    """The classifier around a loaded frozen encoder with the task's head (`Task.head()`), and its model info
+    (frozen and trained parameters apart)."""
+    model = ELMoClassifier(encoder.model.config.to_dict(), head["num_labels"], mix=mix, layer_norm=layer_norm,
+                           hidden_size=hidden_size, dropout=dropout, id2label=head["id2label"],
+                           problem_type=head["problem_type"])
     model.encoder.load_state_dict(encoder.model.state_dict())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     info = describe_model(model, name=f"{encoder.info['encoder']}, {mix} mix", family="elmo",

@@ -9,7 +9,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from ...harness.data import Task, joined_texts
-from ...harness.evaluation import mcnemar, score
+from ...harness.evaluation import score
 from ...harness.finetuning import train_and_record
 from ...harness.models import LoadedModel
 from ...harness.records import RunRecord
@@ -33,7 +33,7 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
     """
     set_seed(train_config.seed)  # the same initialisation whether the biLM was just pretrained or reused
     model, info = build_classifier(encoder, mix=spec.mix, layer_norm=spec.layer_norm, hidden_size=spec.hidden_size,
-                                   dropout=spec.dropout, label_names=task.label_names)
+                                   dropout=spec.dropout, head=task.head())
 
     cache = feature_cache(encoder, task, spec.max_length) if spec.cache_features else None
 
@@ -42,8 +42,8 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
     def add_mix(run: Run, record: RunRecord, folder) -> None:
         record.extra["mix"] = mix_summary(accelerator.unwrap_model(model))
         record.extra["feature_cache"] = {"folder": str(cache) if cache else None, **timings}
-        record.extra["versus_baseline"] = versus_bag_of_words(task, read_predictions(run.dir, task.label_names),
-                                                        seed=train_config.seed)
+        record.extra["versus_baseline"] = versus_bag_of_words(
+            task, read_predictions(run.dir, task.label_names, task.task_type), seed=train_config.seed)
         mix_weights_plot(record, run.dir / MIX_PLOT)
 
     def body(run: Run, resume: bool) -> RunRecord:
@@ -66,15 +66,12 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
 
 def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> dict:
     """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF
-    1-2-grams, logistic regression), its accuracy per phenomenon, and an exact McNemar test."""
-    baseline = build_linear(NgramConfig(), seed)
-    baseline.fit(joined_texts(task.splits["train"]), np.asarray(task.splits["train"]["label"]))
-    test = task.splits["test"]
-    labels = np.asarray(test["label"])
-    guesses = baseline.predict(joined_texts(test))
-    phenomena = list(test["phenomenon"]) if "phenomenon" in test.column_names else None
-    metrics = score(np.eye(len(task.label_names))[guesses], labels, task.label_names, phenomena=phenomena, seed=seed)
-    return {"baseline": "TF-IDF 1-2-grams, logistic regression (recipes/bow.py defaults)",
-            "accuracy": metrics["accuracy"], "per_phenomenon": metrics.get("per_phenomenon", {}),
-            "difference": float((predictions == labels).mean() - metrics["accuracy"]),
-            **mcnemar(predictions == labels, guesses == labels)}
+    1-2-grams, the task type's linear model), its main metric per phenomenon, and the task type's paired test
+    (exact McNemar for classes, a paired bootstrap otherwise)."""
+    kind = task.task_type
+    baseline = build_linear(NgramConfig(), seed, kind)
+    baseline.fit(joined_texts(task.splits["train"]), kind.references(task.splits["train"]["label"]))
+    metrics, guesses = score(kind.linear_outputs(baseline, joined_texts(task.splits["test"])), task, seed=seed)
+    return {"baseline": "TF-IDF 1-2-grams, linear model (recipes/bow.py defaults)", "metric": kind.main_metric,
+            kind.main_metric: metrics[kind.main_metric], "per_phenomenon": metrics.get("per_phenomenon", {}),
+            **kind.paired_test(predictions, guesses, kind.references(task.splits["test"]["label"]), seed=seed)}

@@ -1,24 +1,26 @@
-"""F1 as an `evaluate` module, shipped with the package so it loads offline."""
+"""F1 as an `evaluate` module, shipped with the package so it loads offline; config "multilabel" takes label sets."""
 
 import datasets
 import evaluate
 from sklearn.metrics import f1_score
 
-_DESCRIPTION = "Harmonic mean of precision and recall; `average='macro'` weighs every class equally."
+_DESCRIPTION = ("Harmonic mean of precision and recall; `average='macro'` weighs every class equally, 'micro' pools "
+                "every decision (of every label, for label sets).")
 _CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, 2011."
-_KWARGS = "predictions: list of int; references: list of int; average: binary|micro|macro|weighted|None; labels; pos_label"
+_KWARGS = ("predictions: list of int (multilabel: multi-hot lists); references: the same; "
+           "average: binary|micro|macro|weighted|samples|None; labels; pos_label")
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class F1(evaluate.Metric):
     def _info(self):
+        value = (datasets.Sequence(datasets.Value("int32")) if self.config_name == "multilabel"
+                 else datasets.Value("int32"))
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
-            ),
+            features=datasets.Features({"predictions": value, "references": value}),
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.f1_score.html"],
         )
 

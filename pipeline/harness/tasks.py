@@ -1,0 +1,521 @@
+"""Task types: what a label is, and everything that follows from it. One entry per type in TASK_TYPES.
+
+The harness asks the task type instead of assuming one class per text: how a label column is read,
+checked and encoded; whether splits are stratified; the transformers `problem_type` and head size; how
+a model's logits become outputs (class probabilities, label probabilities, a number) and decisions; the
+metrics with their bootstrap interval and the paired test that fits them; the predictions file; the
+linear model of the bag-of-words step; distillation's soft-target loss; and the built-in data. Adding a
+type is one entry here (plus its metric modules under evaluation/metrics).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from datasets import ClassLabel, DatasetDict, Features, List, Value
+from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier, SGDRegressor
+from sklearn.multiclass import OneVsRestClassifier
+
+from .errors import UsageError
+from .scoring import bootstrap_interval, load_metric, mcnemar, mean_of, paired_bootstrap, pearson_of
+
+
+@dataclass
+class Labels:
+    """What reading a label column gives: every split's `label` encoded, the label names, raw value -> index,
+    and what the record keeps about the targets (a regression's range)."""
+
+    splits: DatasetDict
+    names: list[str]
+    mapping: dict[str, int]
+    info: dict
+
+
+def file_lines(rows: list[int]) -> str:
+    """Row indices as the lines of a file with a header row, as a user finds them in an editor."""
+    return ", ".join(str(i + 2) for i in rows[:5]) + (" ..." if len(rows) > 5 else "")
+
+
+class TaskType:
+    """One shape of task. Subclasses fill in every step that differs; the harness calls nothing else."""
+
+    name: str
+    problem_type: str  # transformers' config.problem_type: picks the loss of its heads
+    main_metric: str  # the leaderboard's and the best epoch's figure (higher is better)
+    metrics: dict[str, str]  # metric -> what people call it, main metric first: result tables, cards, boards
+    stratify: bool = False  # whether carved splits keep the label distribution
+    options: tuple[str, ...] = ()  # DataSpec options that apply to this type only
+    # What a transformers "text-classification" pipeline call needs to return this type's outputs.
+    pipeline_options: str = ""
+    description: str  # what a model of this type does, for model cards
+    # The offline default data set of this type and the generator of more unlabelled sentences like it:
+    # functions of data/builtin.py, by name (the data layer asks for them; this module does not import it).
+    builtin: str
+    generated: str
+    builtin_name: str  # the built-in set's name in run folders and records
+
+    def claims(self, feature) -> bool:
+        """Whether a label column of this feature type is this task type without being told."""
+        return False
+
+    def accepts(self, feature) -> bool:
+        """Whether --task_type may make a label column of this feature type this task type (read() then checks
+        every cell)."""
+        return not isinstance(feature, List)
+
+    def read(self, splits: DatasetDict, column: str, spec) -> Labels:
+        raise NotImplementedError
+
+    def num_labels(self, names: list[str]) -> int:
+        return len(names)
+
+    def outputs(self, logits: np.ndarray) -> np.ndarray:
+        """What a model's logits mean to a user: probabilities, or a number."""
+        raise NotImplementedError
+
+    def decide(self, outputs: np.ndarray, threshold: float) -> np.ndarray:
+        """The predictions the metrics score: class ids, multi-hot rows, or numbers."""
+        raise NotImplementedError
+
+    def references(self, column) -> np.ndarray:
+        return np.asarray(column)
+
+    def validation_scores(self, predictions: np.ndarray, references: np.ndarray) -> dict:
+        raise NotImplementedError
+
+    def statistic(self, predictions: np.ndarray, references: np.ndarray):
+        """The main metric as a statistic of resampled rows (scoring.Statistic), for intervals and tests."""
+        raise NotImplementedError
+
+    def score(self, predictions: np.ndarray, references: np.ndarray, names: list[str], *, phenomena=None,
+              seed: int = 0) -> dict:
+        """Test metrics: the type's own, the main metric's bootstrap interval, and per phenomenon."""
+        metrics = {**self.validation_scores(predictions, references), **self.breakdown(predictions, references, names)}
+        metrics[f"{self.main_metric}_ci95"] = bootstrap_interval(self.statistic(predictions, references),
+                                                                 len(references), seed=seed)
+        if phenomena is not None:
+            phenomena = np.asarray(phenomena)
+            metrics["per_phenomenon"] = {str(p): self.validation_scores(predictions[phenomena == p],
+                                                                        references[phenomena == p])[self.main_metric]
+                                         for p in dict.fromkeys(phenomena)}
+        return metrics
+
+    def breakdown(self, predictions: np.ndarray, references: np.ndarray, names: list[str]) -> dict:
+        return {}
+
+    def paired_test(self, a: np.ndarray, b: np.ndarray, references: np.ndarray, *, seed: int = 0) -> dict:
+        """Is model a's main metric different from model b's on the same test rows?"""
+        return paired_bootstrap(self.statistic(a, references), self.statistic(b, references), len(references),
+                                seed=seed)
+
+    def format(self, prediction, names: list[str]) -> str:
+        """One prediction as the predictions file writes it."""
+        raise NotImplementedError
+
+    def parse(self, text: str, names: list[str]):
+        raise NotImplementedError
+
+    def readable(self, output: np.ndarray, names: list[str], threshold: float) -> tuple[dict, str]:
+        """One text's output for people: a JSON object, and the first columns of a tab-separated line."""
+        raise NotImplementedError
+
+    def hard_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The loss against gold labels, one value per row."""
+        raise NotImplementedError
+
+    def soft_loss(self, logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+        """The loss against teachers' outputs ([batch, teachers, labels]), one value per row."""
+        raise NotImplementedError
+
+    def linear_model(self, kind: str, regularization: float, seed: int):
+        """The scikit-learn estimator of the bag-of-words and Word2Vec steps ('logreg' or 'sgd')."""
+        raise NotImplementedError
+
+    def linear_outputs(self, model, features) -> np.ndarray:
+        return model.predict_proba(features)
+
+    def tune_threshold(self, outputs: np.ndarray, references: np.ndarray) -> float | None:
+        """The decision threshold that scores best on validation, where the type has one."""
+        return None
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.from_numpy(np.asarray(logits)).float(), -1).numpy()
+
+
+def _line_numbers(values: list, bad) -> list[int]:
+    return [i for i, v in enumerate(values) if bad(v)]
+
+
+class SingleLabel(TaskType):
+    """One class per text (sentiment, topic, paraphrase): softmax, cross-entropy, accuracy."""
+
+    name = "single_label"
+    problem_type = "single_label_classification"
+    main_metric = "accuracy"
+    metrics = {"accuracy": "accuracy", "f1_macro": "macro F1", "matthews_correlation": "Matthews correlation"}
+    stratify = True
+    description = "sequence classifier"
+    builtin, generated, builtin_name = "build_builtin", "unlabeled_sentences", "builtin"
+
+    def claims(self, feature) -> bool:
+        return True  # the default: integers, strings and ClassLabels
+
+    def accepts(self, feature) -> bool:
+        return not isinstance(feature, List) and not (isinstance(feature, Value) and feature.dtype.startswith("float"))
+
+    def read(self, splits: DatasetDict, column: str, spec) -> Labels:
+        feature = splits["train"].features[column]
+        values = {split: list(rows[column]) for split, rows in splits.items()}
+        sets = [v for v in values["train"] if isinstance(v, str) and "," in v]
+        hint = ""
+        if len(sets) > len(values["train"]) / 10:
+            hint = (f"{len(sets):,} training labels hold a comma (e.g. '{sets[0]}'), each taken as a class of its own; "
+                    "if they are label sets, pass --task_type multi_label")
+        if isinstance(feature, ClassLabel):
+            names = list(feature.names)
+            mapping = {name: i for i, name in enumerate(names)}
+        else:
+            for split, column_values in values.items():
+                if any(v is None for v in column_values):
+                    raise UsageError(f"the {split} split has rows with no label in column '{column}' (file lines "
+                                     f"{file_lines(_line_numbers(column_values, lambda v: v is None))}); fill or "
+                                     "drop them" + (f" ({hint})" if hint else ""))
+            kinds = {type(v) for column_values in values.values() for v in column_values}
+            if kinds - {int, str, bool}:
+                raise UsageError(f"label column '{column}' holds {', '.join(sorted(k.__name__ for k in kinds))}; "
+                                 "single-label classes are integers or strings (numbers to predict: "
+                                 "--task_type regression; label sets: --task_type multi_label)")
+            observed = sorted(set(values["train"]), key=lambda v: (isinstance(v, str), v))
+            mapping = {str(v): i for i, v in enumerate(observed)}
+            names = [str(v) for v in observed]
+            if spec.label_names:
+                given = [n.strip() for n in spec.label_names.split(",")]
+                if observed != list(range(len(given))):
+                    raise UsageError(f"--label_names gives {len(given)} names but the training labels are "
+                                     f"{names}; give one name per integer label 0..n-1")
+                names = given
+            for split, column_values in values.items():
+                unknown = sorted({str(v) for v in column_values} - set(mapping))
+                if unknown:
+                    raise UsageError(f"the {split} split has labels {unknown[:5]} that the train split does not "
+                                     f"have ({', '.join(mapping)}); fix the labels or the files"
+                                     + (f" ({hint})" if hint else ""))
+        if len(set(values["train"])) < 2:
+            raise UsageError(f"the train split has a single class ({values['train'][0]}); "
+                             "a classifier needs at least two")
+        if hint:
+            print(f"note: {hint}")
+
+        def encode(batch, rows_at):
+            return {column: [v if isinstance(feature, ClassLabel) else mapping[str(v)] for v in batch[column]]}
+
+        return Labels(_encoded(splits, column, ClassLabel(names=names), encode), names, mapping, {})
+
+    def outputs(self, logits):
+        return _softmax(logits)
+
+    def decide(self, outputs, threshold):
+        return np.asarray(outputs).argmax(-1)
+
+    def validation_scores(self, predictions, references):
+        return {"accuracy": load_metric("accuracy").compute(predictions=predictions, references=references)["accuracy"],
+                "f1_macro": load_metric("f1").compute(predictions=predictions, references=references,
+                                                      average="macro")["f1"],
+                "matthews_correlation": load_metric("matthews_correlation").compute(
+                    predictions=predictions, references=references)["matthews_correlation"]}
+
+    def statistic(self, predictions, references):
+        return mean_of((predictions == references).astype(float))
+
+    def breakdown(self, predictions, references, names):
+        correct = predictions == references
+        f1 = load_metric("f1").compute(predictions=predictions, references=references, average=None,
+                                       labels=list(range(len(names))))["f1"]
+        return {"per_class": {name: {"accuracy": float(correct[references == i].mean()) if (references == i).any()
+                                     else None, "f1": float(f1[i]), "support": int((references == i).sum())}
+                              for i, name in enumerate(names)}}
+
+    def paired_test(self, a, b, references, *, seed=0):
+        return mcnemar(a == references, b == references)  # exact, and what accuracy's paired test has always been
+
+    def format(self, prediction, names):
+        return names[int(prediction)]
+
+    def parse(self, text, names):
+        return names.index(text)
+
+    def readable(self, output, names, threshold):
+        best = int(output.argmax())
+        return ({"label": names[best], "score": float(output[best]),
+                 "probabilities": dict(zip(names, map(float, output)))}, f"{names[best]}\t{output[best]:.4f}")
+
+    def hard_loss(self, logits, labels):
+        return F.cross_entropy(logits.float(), labels, reduction="none")
+
+    def soft_loss(self, logits, teacher_logits, temperature):
+        """T^2 KL(teachers' softened distribution || the student's), the teachers' distributions averaged."""
+        targets = F.softmax(teacher_logits.float() / temperature, dim=-1).mean(dim=1)
+        log_student = F.log_softmax(logits.float() / temperature, dim=-1)
+        return temperature ** 2 * F.kl_div(log_student, targets, reduction="none").sum(-1)
+
+    def linear_model(self, kind, regularization, seed):
+        if kind == "sgd":
+            return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
+        return LogisticRegression(C=regularization, max_iter=2000, random_state=seed)
+
+
+class MultiLabel(TaskType):
+    """A set of labels per text (emotions, aspects): one sigmoid per label, binary cross-entropy, and the
+    labels whose probability reaches the threshold."""
+
+    name = "multi_label"
+    problem_type = "multi_label_classification"
+    main_metric = "jaccard"
+    metrics = {"jaccard": "Jaccard accuracy", "f1_micro": "micro F1", "f1_macro": "macro F1"}
+    options = ("label_separator", "threshold", "tune_threshold")
+    pipeline_options = ", top_k=None"  # every label's sigmoid probability (the config's problem_type picks sigmoid)
+    description = "multi-label classifier (a sigmoid per label)"
+    builtin, generated, builtin_name = "build_aspects", "unlabeled_aspects", "builtin-multi-label"
+
+    def claims(self, feature) -> bool:
+        return isinstance(feature, List)
+
+    def accepts(self, feature) -> bool:  # lists, or strings of labels and separators
+        return isinstance(feature, List) or (isinstance(feature, Value) and "string" in feature.dtype)
+
+    def read(self, splits, column, spec):
+        separator = spec.label_separator or ","
+        integers = bool(spec.label_names)
+
+        def label_set(value, split: str, row: int) -> list[str]:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return []
+            items = value if isinstance(value, list) else str(value).split(separator) if isinstance(value, str) else None
+            if items is None:
+                raise UsageError(f"the {split} split's label in column '{column}' at file line {row + 2} is "
+                                 f"{value!r}; a multi-label cell is a list or a '{separator}'-separated string")
+            return sorted({str(item).strip() for item in items if str(item).strip()})
+
+        sets = {split: [label_set(v, split, i) for i, v in enumerate(rows[column])] for split, rows in splits.items()}
+        observed = sorted({label for labels in sets["train"] for label in labels})
+        if not observed:
+            raise UsageError(f"no training row has a label in column '{column}'; a multi-label task needs labels")
+        names = observed
+        if integers:
+            given = [n.strip() for n in spec.label_names.split(",")]
+            bad = [label for label in observed if not label.isdigit() or int(label) >= len(given)]
+            if bad:
+                raise UsageError(f"--label_names gives {len(given)} names but the training labels include {bad[:5]}; "
+                                 "give one name per integer label 0..n-1")
+            names = given
+        index = {label: int(label) if integers else names.index(label) for label in observed}
+        for split, split_sets in sets.items():
+            unknown = sorted({label for labels in split_sets for label in labels} - set(index))
+            if unknown:
+                raise UsageError(f"the {split} split has labels {unknown[:5]} that no training row has "
+                                 f"({', '.join(names)}); a model cannot learn a label it never saw")
+        width = len(names)
+
+        def multi_hot(labels: list[str]) -> list[float]:
+            row = [0.0] * width
+            for label in labels:
+                row[index[label]] = 1.0
+            return row
+
+        encoded = DatasetDict({split: _encoded(DatasetDict({split: rows}), column, List(Value("float32"), length=width),
+                                               lambda batch, rows_at, hot=[multi_hot(s) for s in sets[split]]:
+                                               {column: [hot[i] for i in rows_at]})[split]
+                               for split, rows in splits.items()})
+        share = float(np.mean([len(s) > 0 for s in sets["train"]]))
+        return Labels(encoded, names, {name: i for i, name in enumerate(names)},
+                      {"separator": separator, "labels_per_row": float(np.mean([len(s) for s in sets["train"]])),
+                       "rows_with_a_label": share})
+
+    def outputs(self, logits):
+        return torch.sigmoid(torch.from_numpy(np.asarray(logits)).float()).numpy()
+
+    def decide(self, outputs, threshold):
+        return (np.asarray(outputs) >= threshold).astype(np.int64)
+
+    def references(self, column):
+        return np.asarray(column).round().astype(np.int64)
+
+    def validation_scores(self, predictions, references):
+        f1 = load_metric("f1", "multilabel")
+        return {"jaccard": load_metric("jaccard").compute(predictions=predictions, references=references)["jaccard"],
+                "f1_micro": f1.compute(predictions=predictions, references=references, average="micro")["f1"],
+                "f1_macro": f1.compute(predictions=predictions, references=references, average="macro")["f1"]}
+
+    def statistic(self, predictions, references):
+        both, either = (predictions & references).sum(1), (predictions | references).sum(1)
+        return mean_of(np.divide(both, either, out=np.ones(len(both)), where=either > 0))
+
+    def breakdown(self, predictions, references, names):
+        f1 = load_metric("f1", "multilabel").compute(predictions=predictions, references=references, average=None,
+                                                     labels=list(range(len(names))))["f1"]
+        return {"per_class": {name: {"f1": float(f1[i]), "support": int(references[:, i].sum()),
+                                     "predicted": int(predictions[:, i].sum())} for i, name in enumerate(names)}}
+
+    def format(self, prediction, names):
+        return ",".join(name for name, on in zip(names, prediction) if on)
+
+    def parse(self, text, names):
+        chosen = set(text.split(",")) if text else set()
+        return [int(name in chosen) for name in names]
+
+    def readable(self, output, names, threshold):
+        chosen = [name for name, p in zip(names, output) if p >= threshold]
+        return ({"labels": chosen, "probabilities": dict(zip(names, map(float, output))), "threshold": threshold},
+                f"{','.join(chosen) or '(none)'}\t" + ",".join(f"{p:.4f}" for p in output if p >= threshold))
+
+    def hard_loss(self, logits, labels):
+        return F.binary_cross_entropy_with_logits(logits.float(), labels.float(), reduction="none").mean(-1)
+
+    def soft_loss(self, logits, teacher_logits, temperature):
+        """T^2 binary cross-entropy against each label's softened teacher probability, averaged over labels."""
+        targets = torch.sigmoid(teacher_logits.float() / temperature).mean(dim=1)
+        return temperature ** 2 * F.binary_cross_entropy_with_logits(
+            logits.float() / temperature, targets, reduction="none").mean(-1)
+
+    def linear_model(self, kind, regularization, seed):
+        return OneVsRestClassifier(SingleLabel().linear_model(kind, regularization, seed))
+
+    def tune_threshold(self, outputs, references):
+        """The threshold (0.05 to 0.95) with the best validation Jaccard accuracy."""
+        grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+        scores = [self.statistic(self.decide(outputs, t), references)(np.arange(len(references))[None])[0]
+                  for t in grid]
+        return float(grid[int(np.argmax(scores))])
+
+
+class Regression(TaskType):
+    """A number per text (similarity, a score): one output, mean squared error, Pearson correlation."""
+
+    name = "regression"
+    problem_type = "regression"
+    main_metric = "pearson"
+    pipeline_options = ', function_to_apply="none"'  # the number itself (the pipeline would squash it otherwise)
+    description = "regression model (one output, the predicted number)"
+    metrics = {"pearson": "Pearson", "spearman": "Spearman", "mse": "mean squared error"}
+    builtin, generated, builtin_name = "build_graded", "unlabeled_graded", "builtin-regression"
+
+    def claims(self, feature) -> bool:
+        return isinstance(feature, Value) and feature.dtype in ("float16", "float32", "float64")
+
+    def read(self, splits, column, spec):
+        def number(value) -> float | None:
+            if isinstance(value, bool):
+                return None
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return None
+            return number if math.isfinite(number) else None
+
+        for split, rows in splits.items():
+            bad = _line_numbers(list(rows[column]), lambda v: number(v) is None)
+            if bad:
+                first = rows[column][bad[0]]
+                raise UsageError(f"the {split} split's regression label in column '{column}' is not a finite "
+                                 f"number at file line(s) {file_lines(bad)} (e.g. {first!r}); fix or drop those rows")
+        train = np.asarray([number(v) for v in splits["train"][column]])
+        if np.ptp(train) == 0:
+            raise UsageError(f"every training label in column '{column}' is {train[0]}; regression needs targets "
+                             "that vary")
+
+        def encode(batch, rows_at):
+            return {column: [number(v) for v in batch[column]]}
+
+        info = {"label_range": [float(train.min()), float(train.max())], "label_mean": float(train.mean()),
+                "label_std": float(train.std())}
+        return Labels(_encoded(splits, column, Value("float32"), encode), ["score"], {"score": 0}, info)
+
+    def num_labels(self, names):
+        return 1
+
+    def outputs(self, logits):
+        return np.asarray(logits, dtype=np.float64)[:, :1]
+
+    def decide(self, outputs, threshold):
+        return np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+
+    def references(self, column):
+        return np.asarray(column, dtype=np.float64)
+
+    def validation_scores(self, predictions, references):
+        if len(references) < 2:
+            return {"pearson": 0.0, "spearman": 0.0, "mse": float(((predictions - references) ** 2).mean())}
+        return {"pearson": load_metric("pearsonr").compute(predictions=predictions, references=references)["pearsonr"],
+                "spearman": load_metric("spearmanr").compute(predictions=predictions,
+                                                             references=references)["spearmanr"],
+                "mse": load_metric("mse").compute(predictions=predictions, references=references)["mse"]}
+
+    def statistic(self, predictions, references):
+        return pearson_of(predictions, references)
+
+    def format(self, prediction, names):
+        return f"{float(prediction):.6g}"
+
+    def parse(self, text, names):
+        return float(text)
+
+    def readable(self, output, names, threshold):
+        return {"score": float(output[0])}, f"{float(output[0]):.4f}"
+
+    def hard_loss(self, logits, labels):
+        return (logits.float()[:, 0] - labels.float().view(-1)) ** 2
+
+    def soft_loss(self, logits, teacher_logits, temperature):
+        """Squared distance to the teachers' mean prediction (a number has no temperature to soften)."""
+        return (logits.float()[:, 0] - teacher_logits.float()[:, :, 0].mean(dim=1)) ** 2
+
+    def linear_model(self, kind, regularization, seed):
+        if kind == "sgd":
+            return SGDRegressor(alpha=1e-5, max_iter=50, random_state=seed)
+        return Ridge(alpha=1.0 / regularization, random_state=seed)
+
+    def linear_outputs(self, model, features):
+        return np.asarray(model.predict(features), dtype=np.float64).reshape(-1, 1)
+
+
+def _encoded(splits: DatasetDict, column: str, feature, encode: Callable) -> DatasetDict:
+    """Every split's label column through encode(batch, row indices), typed as `feature`."""
+    return DatasetDict({split: rows.map(encode, batched=True, with_indices=True,
+                                        features=Features({**rows.features, column: feature}))
+                        for split, rows in splits.items()})
+
+
+def head_for(label_names: list[str], kind: TaskType) -> dict:
+    """What a transformers config needs to build a task's head: its size, label names and problem_type
+    (which picks the loss: cross-entropy, binary cross-entropy, mean squared error)."""
+    return {"num_labels": kind.num_labels(label_names), "id2label": dict(enumerate(label_names)),
+            "label2id": {name: i for i, name in enumerate(label_names)}, "problem_type": kind.problem_type}
+
+
+# Tried in this order when the data says which type it is; single_label takes whatever the others do not.
+TASK_TYPES: dict[str, TaskType] = {task.name: task for task in (MultiLabel(), Regression(), SingleLabel())}
+
+
+def task_type(name: str | None) -> TaskType:
+    """A registered type by name (records written before task types were single-label)."""
+    return TASK_TYPES[name or SingleLabel.name]
+
+
+def detect(feature) -> TaskType:
+    """The type a label column's feature says, unambiguously: a list is multi-label, a float regression."""
+    return next(task for task in TASK_TYPES.values() if task.claims(feature))
+
+
+def check_given(given: TaskType, feature, column: str) -> None:
+    """A type the user gives must not contradict the data (label sets made numbers, fractions made classes)."""
+    if given.accepts(feature):
+        return
+    found = detect(feature)
+    raise UsageError(f"--task_type {given.name} does not fit label column '{column}' ({feature}), which holds "
+                     f"{found.name.replace('_', '-')} labels; leave --task_type out to use them as they are")

@@ -1,0 +1,132 @@
+"""Benchmark: regression and multi-label through the road, on real data and on the built-in sets.
+
+    python recipes/benchmarks/tasks.py                              # every set, student seeds 1 2
+    python recipes/benchmarks/tasks.py --sets stsb --seeds 1
+
+For each set: the honest baseline (recipes/bow.py: TF-IDF 1-2-grams with ridge regression, or one-vs-rest
+logistic regressions), then recipes/distill.py: MiniLM fine-tuned as the teacher (once, reused by every
+seed), the BiLSTM student on the labels alone and distilled from the teacher's outputs over a transfer
+set, with the paired test that fits the metric (a paired bootstrap over test rows of the difference in
+Pearson or Jaccard accuracy), and the distilled student's int8 ONNX export.
+
+STS-B: all 4,249 training pairs (425 carved out for validation: the best epoch), scored on test.tsv (the
+GLUE dev set, 1,500 pairs); the transfer set is 3 augmented copies of each pair (words masked, n-grams
+cut, each sentence on its own). SemEval-2018 E-c: all 6,838 training tweets (684 for validation), the
+decision threshold tuned on validation, scored on test.tsv (the E-c dev set, 886 tweets); 2 augmented
+copies. Built-in: 1,000 labelled rows; the other 5,000 train rows and 20,000 generated sentences unlabelled.
+Every figure is read back from the runs' records; a teacher fine-tune finished under --output_dir is reused.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+# data: what names the rows (the baseline trains on them too); distill: the distillation's own settings.
+SETS = {
+    "stsb": {"data": ["--dataset", str(SHARED / "stsb"), "--max_train_samples", "4249"],
+             "distill": ["--augment", "mask", "ngram", "--augment_copies", "3", "--teacher_epochs", "4"]},
+    "semeval2018_ec": {"data": ["--dataset", str(SHARED / "semeval2018_ec"), "--task_type", "multi_label",
+                                "--tune_threshold", "--max_train_samples", "6838"],
+                       "distill": ["--augment", "mask", "ngram", "--augment_copies", "2", "--teacher_epochs", "3",
+                                   "--max_length", "64"]},
+    "builtin-regression": {"data": ["--task_type", "regression", "--max_train_samples", "1000"], "distill": []},
+    "builtin-multi-label": {"data": ["--task_type", "multi_label", "--tune_threshold", "--max_train_samples", "1000"],
+                            "distill": []},
+}
+STUDENTS = ["student, labels only", "student, distilled", "student, distilled, onnx-int8"]
+START = time.time()
+
+
+def run(recipe: str, args: list[str], output_dir: str) -> dict:
+    """One recipe run (or the finished one of the same config), its record."""
+    print(f"[{(time.time() - START) / 60:5.1f} min] $ python recipes/{recipe}.py {' '.join(args)}", flush=True)
+    output = subprocess.run([sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *args, "--output_dir", output_dir],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    run_dir = [line for line in output.splitlines() if line.startswith(output_dir)][-1]
+    return json.loads((ROOT / run_dir / "results.json").read_text())
+
+
+def spread(values: list[float], digits: int = 4) -> str:
+    mean = statistics.mean(values)
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+
+
+def report(name: str, baseline: dict, records: list[dict], seeds: list[int]) -> None:
+    kind = baseline["task"]["task_type"]
+    metrics = {"regression": ["pearson", "spearman", "mse"], "multi_label": ["jaccard", "f1_micro", "f1_macro"]}[kind]
+    tables = [{row["model"]: row for row in record["comparison"]} for record in records]
+    teacher_run = ROOT / records[0]["run_dir"]
+    teacher_metrics = records[0]["teacher_metrics"]
+    sizes = baseline["task"]["sizes"]
+    print(f"\n## {name} ({kind}; train {sizes['train']:,}, validation {sizes['validation']:,}, test "
+          f"{sizes['test']:,}; student seeds {', '.join(map(str, seeds))}, mean ± std)\n")
+    print(f"| model | {' | '.join(metrics)} | 95% CI ({metrics[0]}) | vs labels only (paired bootstrap p, each seed) "
+          "| parameters | MB | samples/s b64 |")
+    print("|---|" + "---|" * (len(metrics) + 5))
+
+    def line(model: str, rows: list[dict], versus: str = "", size: float | None = None) -> None:
+        ci = [statistics.mean(r[f"{metrics[0]}_ci95"][i] for r in rows) for i in (0, 1)]
+        print(f"| {model} | " + " | ".join(spread([r[m] for r in rows]) for m in metrics)
+              + f" | [{ci[0]:.4f}, {ci[1]:.4f}] | {versus} | {rows[0].get('parameters', '')} | "
+              + (f"{size:.1f}" if size else "") + f" | {statistics.mean(r['speed'] for r in rows):,.0f} |")
+
+    base_metrics = {**baseline["metrics"], "parameters": f"{baseline['parameters']:,}",
+                    "speed": baseline["metrics"]["speed"]["samples_per_second"]}
+    line("TF-IDF 1-2-grams, linear (bow.py)", [base_metrics], size=baseline["size_mb"])
+    teacher_row = tables[0]["teacher"]
+    line(f"{records[0]['config']['teacher'][0]} fine-tuned (teacher)", [{**teacher_metrics, "parameters": f"{teacher_row['parameters']:,}",
+                                          "speed": teacher_row["samples_per_second"]}], size=teacher_row["size_mb"])
+    for model in STUDENTS:
+        rows = [table[model] for table in tables if model in table]
+        if not rows:
+            continue
+        runs = [_metrics(record, model) for record in records]
+        versus = [row["versus_baseline"] for row in rows if "versus_baseline" in row]
+        p_values = ", ".join(f"{v['p_value']:.2g}" for v in versus)
+        shown = f"{spread([v['difference'] for v in versus])} (p {p_values})" if versus else ""
+        line(f"BiLSTM, {model.removeprefix('student, ')}", [{**m, "parameters": f"{rows[0]['parameters']:,}",
+                                                             "speed": r["samples_per_second"]}
+                                                            for m, r in zip(runs, rows)], shown, rows[0]["size_mb"])
+    timing = tables[0]["teacher"]["timing"]
+    print(f"\nSpeed: {timing['threads']} threads, median of {timing['rounds']} interleaved rounds at batch "
+          f"{timing['batch_size']} (the baseline: its own run, batch 64). Teacher run: {teacher_run.parent.name}/"
+          f"{records[0]['teachers'][0]['run_id']}; the decision threshold of a multi-label run is tuned on validation.")
+
+
+def _metrics(record: dict, model: str) -> dict:
+    """A comparison row's full test metrics: the distilled run's own, its export's, or the labels-only run's."""
+    if model == "student, distilled":
+        return record["metrics"]
+    if model.startswith("student, distilled, "):
+        return record["exports"][model.removeprefix("student, distilled, ")]["metrics"]
+    folder = ROOT / record["run_dir"]
+    twin = next(p for p in folder.parent.glob("distill-bilstm-hard-labels-*")
+                if json.loads((p / "results.json").read_text())["config"] == {**record["config"], "method": "hard-labels"})
+    return json.loads((twin / "results.json").read_text())["metrics"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--output_dir", default="outputs/benchmark-tasks")
+    args = parser.parse_args()
+    for name in args.sets:
+        if "--dataset" in SETS[name]["data"] and not Path(SETS[name]["data"][1]).exists():
+            print(f"{name}: {SETS[name]['data'][1]} is not present; skipped")
+            continue
+        data = SETS[name]["data"]
+        baseline = run("bow", [*data, "--seed", str(args.seeds[0])], args.output_dir)
+        records = [run("distill", [*data, *SETS[name]["distill"], "--seed", str(seed)], args.output_dir)
+                   for seed in args.seeds]
+        report(name, baseline, records, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
