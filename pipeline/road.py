@@ -266,8 +266,11 @@ def road_plot(records: list[RunRecord], path: Path) -> None:
         axis.set_title(f"{dataset}: the road, in order (marker area: MB on disk)", fontsize=9)
         axis.grid(alpha=0.3)
         bottom = axes[panels - 1][column]
-        if panels == 2:
-            phenomena = list(dict.fromkeys(p for point in points for p in point["per_phenomenon"]))
+        phenomena = list(dict.fromkeys(p for point in points for p in point["per_phenomenon"]))
+        if panels == 2 and not phenomena:  # another test set has phenomena, this one (real data) has none
+            bottom.text(0.5, 0.5, "no phenomena in this data", ha="center", va="center", transform=bottom.transAxes)
+            bottom.set_yticks([])
+        elif panels == 2:
             grid = np.array([[point["per_phenomenon"].get(p, np.nan) for point in points] for p in phenomena])
             image = bottom.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1)
             for (row, col), value in np.ndenumerate(grid):

@@ -194,7 +194,7 @@ def test_exported_student_predicts_through_predict_py(distilled):
                                  "the plot was superb ."], capture_output=True, text=True, cwd=ROOT)
         assert result.returncode == 0, result.stderr[-2000:]
         label, probability, text = result.stdout.strip().split("\t")
-        assert label in LABELS and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
+        assert label in LABELS["id2label"].values() and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
 
 
 def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
@@ -270,7 +270,7 @@ def test_bad_teacher_input(distilled, tmp_path, capsys):
     other.mkdir()
     (other / "train.csv").write_text("text,label\n" + "".join(f"row {i},{i % 3}\n" for i in range(30)))
     cases = [
-        (["--teacher", teacher_run, "--dataset", str(other)], "predicts labels"),
+        (["--teacher", teacher_run, "--dataset", str(other)], "but the data's task is ['0', '1', '2']"),
         (["--teacher", str(tmp_path / "outputs" / "nope")], "not found"),
     ]
     for args, message in cases:

@@ -73,6 +73,8 @@ def model_card(record: RunRecord) -> ModelCard:
     name, value, (low, high) = main_metric(record)
     rows = [(kind.metrics[name], f"{value:.4f} (95% CI {low:.4f} to {high:.4f})")]
     rows += [(title, f"{metrics[other]:.4f}") for other, title in list(kind.metrics.items())[1:]]
+    if "threshold" in metrics:  # what turns the pipeline's probabilities into the labels scored here
+        rows.append(("decision threshold", f"{metrics['threshold']:.2f}"))
     return ModelCard.from_template(
         data, template_str=CARD, family=record.model.get("family"), parameters=f"{record.parameters:,}",
         description=kind.description, main=kind.metrics[name], options=kind.pipeline_options,

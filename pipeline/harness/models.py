@@ -108,21 +108,20 @@ class LoadedModel:
 def load_model(spec: ModelSpec, head: dict, train_texts: list[str] | None = None) -> LoadedModel:
     """Build or load a sequence model with the task's head (`Task.head()`: size, labels, problem_type);
     train_texts feed locally trained tokenizers."""
-    labels = head
     if spec.model in PRESETS:
         preset = PRESETS[spec.model]
         if preset.path:
-            loaded = _from_pretrained(preset.path(), spec, labels)
+            loaded = _from_pretrained(preset.path(), spec, head)
         else:
             tokenizer = train_tokenizer(preset.tokenizer, train_texts or [], spec.vocab_size, spec.model)
             config = preset_config(preset, tokenizer)
-            config.update(labels)
+            config.update(head)
             override_dropout(config, spec.dropout)
             set_readout(config, spec.pooling, spec.model)
             loaded = LoadedModel(new_classifier(config), tokenizer, {})
         loaded.info.update(kind="preset", preset=spec.model, description=preset.description)
     else:
-        loaded = _from_pretrained(resolve_name(spec.model), spec, labels)
+        loaded = _from_pretrained(resolve_name(spec.model), spec, head)
         loaded.info.update(_pretraining(spec.model))
     loaded.info.update(name=spec.model, family=loaded.model.config.model_type,
                        parameters=count_parameters(loaded.model))
@@ -186,7 +185,7 @@ def _pretraining(name: str) -> dict:
                             "model": record.model["name"], "corpus": record.task["name"]}}
 
 
-def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
+def _from_pretrained(name: str, spec: ModelSpec, head: dict) -> LoadedModel:
     local = Path(name).is_dir()
     if local and (Path(name) / "config.json").is_file():
         family = json.loads((Path(name) / "config.json").read_text()).get("model_type")
@@ -205,8 +204,8 @@ def _from_pretrained(name: str, spec: ModelSpec, labels: dict) -> LoadedModel:
         raise UsageError(f"unknown model '{name}': not a preset ({', '.join(PRESETS)}), not a local directory, "
                          f"and {reason}; use a local path or a preset") from None
     same_labels = getattr(config, "id2label", None) and list(config.id2label.values()) == list(
-        labels["id2label"].values()) and getattr(config, "problem_type", None) in (None, labels["problem_type"])
-    config.update(labels)
+        head["id2label"].values()) and getattr(config, "problem_type", None) in (None, head["problem_type"])
+    config.update(head)
     override_dropout(config, spec.dropout)
     set_readout(config, spec.pooling, spec.model)
     model = load_classifier(name, config, ignore_mismatched_sizes=not same_labels, **options)

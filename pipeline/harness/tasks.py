@@ -10,6 +10,7 @@ type is one entry here (plus its metric modules under evaluation/metrics).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -132,8 +133,8 @@ class TaskType:
         """The loss against teachers' outputs ([batch, teachers, labels]), one value per row."""
         raise NotImplementedError
 
-    def linear_model(self, kind: str, regularization: float, seed: int):
-        """The scikit-learn estimator of the bag-of-words and Word2Vec steps ('logreg' or 'sgd')."""
+    def linear_model(self, classifier: str, regularization: float, seed: int):
+        """The scikit-learn estimator of the bag-of-words and Word2Vec steps (`classifier`: 'logreg' or 'sgd')."""
         raise NotImplementedError
 
     def linear_outputs(self, model, features) -> np.ndarray:
@@ -264,8 +265,8 @@ class SingleLabel(TaskType):
         log_student = F.log_softmax(logits.float() / temperature, dim=-1)
         return temperature ** 2 * F.kl_div(log_student, targets, reduction="none").sum(-1)
 
-    def linear_model(self, kind, regularization, seed):
-        if kind == "sgd":
+    def linear_model(self, classifier, regularization, seed):
+        if classifier == "sgd":
             return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
         return LogisticRegression(C=regularization, max_iter=2000, random_state=seed)
 
@@ -291,7 +292,9 @@ class MultiLabel(TaskType):
 
     def read(self, splits, column, spec):
         separator = spec.label_separator or ","
-        integers = bool(spec.label_names)
+        feature = splits["train"].features[column]
+        classes = getattr(feature, "feature", None)  # a hub set's List(ClassLabel) names its ids (go_emotions)
+        integers = bool(spec.label_names) or isinstance(classes, ClassLabel)
 
         def label_set(value, split: str, row: int) -> list[str]:
             if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -308,7 +311,8 @@ class MultiLabel(TaskType):
             raise UsageError(f"no training row has a label in column '{column}'; a multi-label task needs labels")
         names = observed
         if integers:
-            given = [n.strip() for n in spec.label_names.split(",")]
+            given = (list(classes.names) if isinstance(classes, ClassLabel)
+                     else [n.strip() for n in spec.label_names.split(",")])
             bad = [label for label in observed if not label.isdigit() or int(label) >= len(given)]
             if bad:
                 raise UsageError(f"--label_names gives {len(given)} names but the training labels include {bad[:5]}; "
@@ -363,10 +367,11 @@ class MultiLabel(TaskType):
                                      "predicted": int(predictions[:, i].sum())} for i, name in enumerate(names)}}
 
     def format(self, prediction, names):
-        return ",".join(name for name, on in zip(names, prediction) if on)
+        """A JSON list of the predicted labels: label names may hold any separator."""
+        return json.dumps([name for name, on in zip(names, prediction) if on])
 
     def parse(self, text, names):
-        chosen = set(text.split(",")) if text else set()
+        chosen = set(json.loads(text))
         return [int(name in chosen) for name in names]
 
     def readable(self, output, names, threshold):
@@ -383,8 +388,8 @@ class MultiLabel(TaskType):
         return temperature ** 2 * F.binary_cross_entropy_with_logits(
             logits.float() / temperature, targets, reduction="none").mean(-1)
 
-    def linear_model(self, kind, regularization, seed):
-        return OneVsRestClassifier(SingleLabel().linear_model(kind, regularization, seed))
+    def linear_model(self, classifier, regularization, seed):
+        return OneVsRestClassifier(SingleLabel().linear_model(classifier, regularization, seed))
 
     def tune_threshold(self, outputs, references):
         """The threshold (0.05 to 0.95) with the best validation Jaccard accuracy."""
@@ -475,8 +480,8 @@ class Regression(TaskType):
         """Squared distance to the teachers' mean prediction (a number has no temperature to soften)."""
         return (logits.float()[:, 0] - teacher_logits.float()[:, :, 0].mean(dim=1)) ** 2
 
-    def linear_model(self, kind, regularization, seed):
-        if kind == "sgd":
+    def linear_model(self, classifier, regularization, seed):
+        if classifier == "sgd":
             return SGDRegressor(alpha=1e-5, max_iter=50, random_state=seed)
         return Ridge(alpha=1.0 / regularization, random_state=seed)
 

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from .data import Task
 from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
 from .models import transformer_layers
@@ -167,7 +168,8 @@ class SeededCollate:
 
 
 def default_loss(model, batch, progress: float) -> torch.Tensor:
-    """The model's own loss (cross-entropy on the labels). `progress` (0 to 1) is unused here."""
+    """The model's own loss (its problem_type's: cross-entropy, binary cross-entropy or squared error).
+    `progress` (0 to 1) is unused here."""
     return model(**batch).loss
 
 
@@ -188,7 +190,7 @@ class Validation:
         return gain > threshold
 
 
-def task_validation(task) -> Validation:
+def task_validation(task: Task) -> Validation:
     """The task type's validation scores (accuracy, macro F1, MCC; Jaccard and F1s; Pearson, Spearman, MSE),
     its main metric picking the best epoch."""
     kind = task.task_type

@@ -178,10 +178,14 @@ class VectorClassifier:
         return model
 
 
+# scikit-learn's own stand-in for a label that is always or never on in a one-vs-rest fit.
+TRUSTED = ["sklearn.multiclass._ConstantPredictor"]
+
+
 def load_sklearn(path: Path):
-    """A scikit-learn object saved with skops: types outside skops' trusted defaults are refused, not run."""
-    untrusted = skops.io.get_untrusted_types(file=path)
+    """A scikit-learn object saved with skops: types outside skops' trusted defaults (and TRUSTED) are refused."""
+    untrusted = [name for name in skops.io.get_untrusted_types(file=path) if name not in TRUSTED]
     if untrusted:
         raise UsageError(f"'{path}' holds types that are not trusted by default ({', '.join(untrusted[:3])}); "
                          "it was not saved by nlp-road, so it is not loaded")
-    return skops.io.load(path)
+    return skops.io.load(path, trusted=TRUSTED)

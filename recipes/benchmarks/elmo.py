@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from pipeline.harness.scoring import mcnemar  # noqa: E402
 from pipeline.harness.runs import read_predictions  # noqa: E402
+from pipeline.harness.tasks import task_type  # noqa: E402
 
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
           "--mixed_precision", "no", "--dynamo_backend", "no"]
@@ -42,7 +43,7 @@ def correct(record: dict) -> np.ndarray:
     from pipeline.harness.data import DataSpec, load_task
 
     labels = np.asarray(load_task(DataSpec(dataset=record["config"]["dataset"])).splits["test"]["label"])
-    return read_predictions(ROOT / record["run_dir"], record["task"]["label_names"]) == labels
+    return read_predictions(ROOT / record["run_dir"], record["task"]["label_names"], task_type(record["task"].get("task_type"))) == labels
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ from throughput import (infer_pipeline, infer_project, matmul_flops, model_flops
 
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task  # noqa: E402
 from pipeline.harness.models import ModelSpec, load_model  # noqa: E402
-from pipeline.harness.records import find_records  # noqa: E402
+from pipeline.harness.records import find_records, main_metric  # noqa: E402
 from pipeline.harness.reports import markdown_table  # noqa: E402
 from pipeline.harness.runs import crashed_copy, model_dir, read_predictions  # noqa: E402
 from pipeline.harness.training import TrainConfig  # noqa: E402
@@ -94,13 +94,13 @@ def main_job(out: Path, *, tiny: bool, cuda: bool) -> list[dict]:
                  "--max_transfer_rows", "128", "--batch_size", "16"]
     seconds = launch("distill", args, precision="bf16" if cuda else "no")
     records = find_records(out)
-    rows = [{"check": f"main job, {r.recipe} stage ({r.method})", "result": f"accuracy {r.metrics['accuracy']:.4f}",
+    rows = [{"check": f"main job, {r.recipe} stage ({r.method})", "result": "{} {:.4f}".format(*main_metric(r)[:2]),
              "seconds": r.timings["total_seconds"], "peak MB": r.device.get("max_memory_allocated_mb")}
             for r in records]
     distilled = next(r for r in records if r.method == "distill")
     for row in distilled.extra.get("comparison", []):
         rows.append({"check": f"main job: {row['model']}",
-                     "result": f"accuracy {row['accuracy']:.4f}, {row['speedup']:.1f}x the teacher's samples/s at "
+                     "result": f"{row['metric']} {row['score']:.4f}, {row['speedup']:.1f}x the teacher's samples/s at "
                                f"batch 64, {row['speedup_batch1']:.1f}x at batch 1"})
     rows.append({"check": f"main job in all (teacher: {teacher}{', trained on the spot' if teacher != 'minilm' else ''})",
                  "result": "exit 0", "seconds": seconds, "peak MB": peak_mb(records)})
@@ -185,10 +185,12 @@ def fsdp(out: Path, *, tiny: bool, cuda: bool) -> list[dict]:
     seconds = launch("finetune", args, precision="bf16", config_file=FSDP_CONFIG)
     (record,) = find_records(out)
     task = load_task(DataSpec(max_train_samples=160 if tiny else 2000, max_eval_samples=256))
-    predicted = load_predictor(record.run_dir).predict_proba(joined_texts(task.splits["test"])).argmax(-1)
-    agree = float((predicted == read_predictions(record.run_dir, record.task["label_names"])).mean())
+    predictor = load_predictor(record.run_dir)
+    predicted = predictor.task_type.decide(predictor.outputs(joined_texts(task.splits["test"])), predictor.threshold)
+    written = read_predictions(record.run_dir, record.task["label_names"], predictor.task_type)
+    agree = float((predicted == written).mean())
     return [{"check": "FSDP2, one process: train, save, load back",
-             "result": f"accuracy {record.metrics['accuracy']:.4f}; the loaded folder agrees with the run's "
+             "result": "{} {:.4f}".format(*main_metric(record)[:2]) + "; the loaded folder agrees with the run's "
                        f"predictions on {agree:.1%} of the test rows",
              "seconds": seconds, "peak MB": record.device.get("max_memory_allocated_mb")}]
 

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from pipeline.harness.tasks import TASK_TYPES  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 # data: what names the rows (the baseline trains on them too); distill: the distillation's own settings.
 SETS = {
@@ -59,7 +61,7 @@ def spread(values: list[float], digits: int = 4) -> str:
 
 def report(name: str, baseline: dict, records: list[dict], seeds: list[int]) -> None:
     kind = baseline["task"]["task_type"]
-    metrics = {"regression": ["pearson", "spearman", "mse"], "multi_label": ["jaccard", "f1_micro", "f1_macro"]}[kind]
+    metrics = list(TASK_TYPES[kind].metrics)
     tables = [{row["model"]: row for row in record["comparison"]} for record in records]
     teacher_run = ROOT / records[0]["run_dir"]
     teacher_metrics = records[0]["teacher_metrics"]

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datasets import DatasetDict
 
 from ..errors import UsageError
-from ..tasks import TASK_TYPES, check_given, detect, task_type
+from ..tasks import TASK_TYPES, TaskType, check_given, detect, task_type
 from .columns import find_columns, missing_text
 from .encoding import encode, encode_rows, joined_texts, length_order, row_inputs, token_counts
 from .sources import BUILDERS, SPLIT_STEMS, TEXT_COLUMNS, load_hub, load_texts, read_splits
@@ -69,7 +69,7 @@ def load_task(spec: DataSpec) -> Task:
                 threshold=spec.threshold, left_out=left_out)
 
 
-def check_applies(spec: DataSpec, kind) -> None:
+def check_applies(spec: DataSpec, kind: TaskType) -> None:
     """Options of one task type are refused on another, rather than silently doing nothing."""
     defaults = DataSpec()
     for other in TASK_TYPES.values():

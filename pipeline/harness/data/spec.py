@@ -73,7 +73,7 @@ class Task:
     task_type: TaskType = TASK_TYPES["single_label"]
     task_type_from: str = "detected"  # or "given" (--task_type)
     label_info: dict = field(default_factory=dict)  # what the type records of the targets (a regression's range)
-    threshold: float = 0.5  # multi_label: the decision threshold (--threshold, or tuned on validation)
+    threshold: float = 0.5  # multi_label: --threshold (a run with --tune_threshold records the one it tuned)
     left_out: list[Input] = field(default_factory=list)  # train inputs that --max_train_samples left out
 
     def head(self) -> dict:

@@ -15,6 +15,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
 from ..data.encoding import joined_texts, length_order, tokenize_texts
+from ..data.spec import Task
 
 
 # What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.
@@ -45,7 +46,7 @@ def predict_rows(model: torch.nn.Module, rows, *, collate: Callable, batch_size:
     return logits
 
 
-def score(outputs: np.ndarray, task, split: str = "test", *, threshold: float | None = None,
+def score(outputs: np.ndarray, task: Task, split: str = "test", *, threshold: float | None = None,
           seed: int = 0) -> tuple[dict, np.ndarray]:
     """A split's metrics from a model's outputs (the task type's: probabilities or numbers), with the
     main metric's bootstrap interval and, for the built-in data, per phenomenon; and the predictions.
@@ -111,8 +112,7 @@ def evaluate_test(model: torch.nn.Module, tokenizer, encoded, task, *, collate, 
         return task.task_type.outputs(predict_rows(model, encoded[split], collate=collate, batch_size=batch_size,
                                                    accelerator=accelerator, seed=seed))
 
-    threshold = tuned_threshold(task, outputs("validation")) if task.source.get("tune_threshold") else None
-    metrics, predictions = score(outputs("test"), task, threshold=threshold, seed=seed)
+    metrics, predictions = score_model(outputs, task, seed=seed)
     unwrapped = accelerator.unwrap_model(model)
     metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length),
                                      joined_texts(task.splits["test"]), batch_size)
@@ -124,18 +124,23 @@ def evaluate_texts(predict_outputs: Callable[[list[str]], np.ndarray], task, see
                    batch_size: int = 64) -> tuple[dict, np.ndarray]:
     """Test metrics and speed of any texts -> outputs function (scikit-learn, gensim models); a multi-label
     task with --tune_threshold first picks its threshold on the validation split."""
-    def outputs(split: str) -> np.ndarray:
-        texts = joined_texts(task.splits[split])
-        return np.concatenate([predict_outputs(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
-
-    threshold = tuned_threshold(task, outputs("validation")) if task.source.get("tune_threshold") else None
-    metrics, predictions = score(outputs("test"), task, threshold=threshold, seed=seed)
+    metrics, predictions = score_model(lambda split: texts_outputs(predict_outputs, task, split), task, seed=seed)
     metrics["speed"] = {**measure_speed(predict_outputs, joined_texts(task.splits["test"]), batch_size),
                         "device": "cpu"}
     return metrics, predictions
 
 
-def tuned_threshold(task, validation_outputs: np.ndarray) -> float | None:
-    """The decision threshold the task type finds best on the validation outputs (None: the type has none)."""
-    return task.task_type.tune_threshold(validation_outputs,
-                                         task.task_type.references(task.splits["validation"]["label"]))
+def texts_outputs(predict_outputs: Callable[[list[str]], np.ndarray], task: Task, split: str) -> np.ndarray:
+    """A texts -> outputs function's outputs on a split, in chunks."""
+    texts = joined_texts(task.splits[split])
+    return np.concatenate([predict_outputs(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
+
+
+def score_model(outputs: Callable[[str], np.ndarray], task: Task, *, seed: int = 0) -> tuple[dict, np.ndarray]:
+    """Test metrics of a model given as split -> outputs; with --tune_threshold (multi-label), the decision
+    threshold is first the one that scores best on the validation split, as every step of the road tunes it."""
+    threshold = None
+    if task.source.get("tune_threshold"):
+        validation = task.task_type.references(task.splits["validation"]["label"])
+        threshold = task.task_type.tune_threshold(outputs("validation"), validation)
+    return score(outputs("test"), task, threshold=threshold, seed=seed)

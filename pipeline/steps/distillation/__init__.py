@@ -6,7 +6,7 @@
 - students:  the STUDENTS registry (bilstm, distil) and the initialisations they start from
 - losses:    soft targets, hidden states across widths, MiniLM relations, as nn.Modules
 - objective: the student's training step from those losses
-- compare:   McNemar test, interleaved timing, the comparison rows
+- compare:   the paired test of the task type, interleaved timing, the comparison rows
 - distiller: the run's state, and each row of the comparison as a stage of its own
 """
 

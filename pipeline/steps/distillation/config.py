@@ -31,8 +31,11 @@ class DistillConfig:
     temperature: float = field(default=2.0, metadata={"help": "Softmax temperature T of the soft targets."})
     temperature_end: float | None = field(default=None, metadata={
         "help": "Anneal T linearly to this value over training (default: constant)."})
-    alpha_kd: float = field(default=1.0, metadata={"help": "Weight of T^2 * KL(teacher || student)."})
-    alpha_hard: float = field(default=0.0, metadata={"help": "Weight of cross-entropy on the gold labels."})
+    alpha_kd: float = field(default=1.0, metadata={
+        "help": "Weight of the soft-target loss (classes: T^2 * KL(teacher || student); label sets: T^2 * binary "
+                "cross-entropy; numbers: squared distance to the teacher's)."})
+    alpha_hard: float = field(default=0.0, metadata={
+        "help": "Weight of the loss on the gold labels (cross-entropy, binary cross-entropy or squared error)."})
     alpha_cos: float = field(default=0.0, metadata={"help": "Weight of the hidden-state cosine loss."})
     alpha_mse: float = field(default=0.0, metadata={
         "help": "Weight of the hidden-state MSE (through a learned projection where widths differ)."})

@@ -135,9 +135,12 @@ class Distiller:
                              f"{self.options.output_dir}; run without --resume to start afresh")
 
     def _score_teacher(self, teacher: Teacher) -> tuple[dict, np.ndarray]:
-        """The lead teacher's test metrics and predictions: from its run when it was scored on this test set."""
+        """The lead teacher's test metrics and predictions: from its run when it was scored on this test set and
+        decided as this run decides (the task type's options: a multi-label threshold)."""
         record, task = teacher.record, self.task
-        if record and record.task.get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
+        decided_alike = record and all(record.task["source"].get(option) == task.source.get(option)
+                                       for option in task.task_type.options)
+        if decided_alike and record.task.get("evaluation_fingerprint") == task.describe()["evaluation_fingerprint"]:
             return record.metrics, read_predictions(record.run_dir, task.label_names, task.task_type)
         loaded, max_length = teacher.loaded, self.model_spec.max_length
         return evaluate_test(loaded.model.to(self.accelerator.device), loaded.tokenizer,

@@ -33,7 +33,7 @@ class SoftTargetLoss(nn.Module):
         temperature: T at the start of training.
         temperature_end: T at the end, reached linearly with training progress (None: T throughout).
         alpha_kd: weight of the soft-target term.
-        alpha_hard: weight of the cross-entropy; rows whose hard_weight is 0 (transfer text, which has
+        alpha_hard: weight of the loss on gold labels; rows whose hard_weight is 0 (transfer text, which has
             only the teacher's word for its label) are left out of it.
     """
 

@@ -149,7 +149,7 @@ def _compute(encoder: Encoder, rows: Dataset, folder: Path, *, batch_size: int, 
             columns["labels"].append(row["labels"])
     layers, width = columns["features"][0].shape[1:]
     features = Features({"features": Array3D(shape=(None, layers, width), dtype="float16"),
-                        "input_ids": Sequence(Value("int64")), "labels": Value("int64")})
+                        "input_ids": Sequence(Value("int64")), "labels": rows.features["labels"]})  # the task type's
     staging = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     Dataset.from_dict(columns, features=features).save_to_disk(str(staging))
@@ -170,4 +170,4 @@ class FeatureCollator:
             features[i, :len(row["features"])] = row["features"]
             mask[i, :len(row["features"])] = 1
         return {"features": features, "attention_mask": mask,
-                "labels": torch.tensor([int(r["labels"]) for r in rows])}
+                "labels": torch.stack([torch.as_tensor(r["labels"]) for r in rows])}  # ids, multi-hot rows or numbers

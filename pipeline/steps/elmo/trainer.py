@@ -9,7 +9,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from ...harness.data import Task, joined_texts
-from ...harness.evaluation import score
+from ...harness.evaluation import score_model, texts_outputs
 from ...harness.finetuning import train_and_record
 from ...harness.models import LoadedModel
 from ...harness.records import RunRecord
@@ -71,7 +71,8 @@ def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> di
     kind = task.task_type
     baseline = build_linear(NgramConfig(), seed, kind)
     baseline.fit(joined_texts(task.splits["train"]), kind.references(task.splits["train"]["label"]))
-    metrics, guesses = score(kind.linear_outputs(baseline, joined_texts(task.splits["test"])), task, seed=seed)
+    metrics, guesses = score_model(lambda split: texts_outputs(lambda texts: kind.linear_outputs(baseline, texts),
+                                                                task, split), task, seed=seed)
     return {"baseline": "TF-IDF 1-2-grams, linear model (recipes/bow.py defaults)", "metric": kind.main_metric,
             kind.main_metric: metrics[kind.main_metric], "per_phenomenon": metrics.get("per_phenomenon", {}),
             **kind.paired_test(predictions, guesses, kind.references(task.splits["test"]["label"]), seed=seed)}
