@@ -149,7 +149,7 @@ def test_the_lessons_are_printed_and_kept(whole_road):
     lessons = json.loads((outputs / "reports" / "leaderboard.json").read_text())["lessons"]
     checked = {lesson["lesson"] for lesson in lessons}
     assert "the distilled student beats the same student on the labels alone" in checked
-    assert "a small student keeps the teacher's accuracy at a fraction of its cost" in checked
+    assert "a small student keeps the teacher's score at a fraction of its cost" in checked
     assert "reading words in context (RNN) beats a bag of words" in checked
     assert "reading words in context (ELMo) beats a bag of words" in checked
     for lesson in lessons:  # figures whether shown or not, and the same line printed and in the page
