@@ -19,7 +19,7 @@ from .harness.tasks import TaskType
 from .steps.elmo.model import ELMoClassifier
 from .steps.export import EXPORTS, onnx_predictor
 from .steps.ngrams import FastTextClassifier
-from .steps.recurrent import RecurrentClassifier
+from .steps.recurrent import RecurrentClassifier, RecurrentTagger
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Predictor:
 
     def readable(self, texts: list[str]) -> list[tuple[dict, str]]:
         """Each text's prediction for people: a JSON object and a tab-separated line's first columns."""
-        return [self.task_type.readable(row, self.label_names, self.threshold) for row in self.outputs(texts)]
+        return [self.task_type.readable(row, self.label_names, self.threshold, text)
+                for row, text in zip(self.outputs(texts), texts)]
 
 
 def _torch_kind(from_pretrained: Callable) -> Callable[[Path, int, TaskType], Callable[[list[str]], np.ndarray]]:
@@ -46,7 +47,7 @@ def _torch_kind(from_pretrained: Callable) -> Callable[[Path, int, TaskType], Ca
         tokenizer = load_tokenizer(str(folder))
         if hasattr(model, "text_inputs"):  # models that read more than token ids (the biLM reads characters)
             tokenizer = model.text_inputs(tokenizer)
-        logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length)
+        logits = model_predictor(model.eval(), tokenizer, torch.device("cpu"), max_length, kind=kind)
         return lambda texts: kind.outputs(logits(texts))
 
     return load
@@ -61,7 +62,8 @@ def _sklearn(folder: Path, max_length: int, kind: TaskType) -> Callable[[list[st
 # the project defines are keyed by their class name, which `harness.models.describe_model` records.
 MODEL_KINDS: dict[str, Callable[[Path, int, TaskType], Callable[[list[str]], np.ndarray]]] = {
     "transformers": _torch_kind(load_classifier),  # with the read-out its config names (harness/heads.py)
-    **{kind.__name__: _torch_kind(kind.from_pretrained) for kind in (RecurrentClassifier, FastTextClassifier, ELMoClassifier)},
+    **{kind.__name__: _torch_kind(kind.from_pretrained) for kind in (RecurrentClassifier, RecurrentTagger, FastTextClassifier,
+                                                                       ELMoClassifier)},
     "sklearn": _sklearn,
     "word2vec": lambda folder, max_length, kind: _word2vec_step().VectorClassifier.load(folder).outputs,
 }
@@ -89,7 +91,7 @@ def load_predictor(run_dir: str | Path, *, export: str | None = None) -> Predict
         if not path.is_file():
             raise UsageError(f"run '{run_dir}' has no '{export}' export; runs of recipes/distill.py have "
                              f"{', '.join(EXPORTS)}")
-        logits = onnx_predictor(path, load_tokenizer(str(folder)), max_length=max_length)
+        logits = onnx_predictor(path, load_tokenizer(str(folder)), max_length=max_length, kind=kind)
         return Predictor(labels, lambda texts: kind.outputs(logits(texts)), record, kind, threshold)
     if record.model.get("class", "transformers") not in MODEL_KINDS:
         raise UsageError(f"run '{run_dir}' holds a model of kind '{record.model['class']}', which this version "

@@ -153,7 +153,7 @@ class Comparison:
         shown = figures["difference"] > 0 and figures["p_value"] < P_SHOWN
         if self.keeps:  # shown when the student keeps 95% of the teacher's score and is smaller and faster
             runs = self.a.runs
-            figures["retention"] = figures["score_a"] / figures["score_b"]
+            figures["retention"] = figures["score_a"] / figures["score_b"] if figures["score_b"] else 0.0
             figures["speedup"] = float(np.mean([r.extra.get("speedup") or np.nan for r in runs]))
             figures["smaller"] = float(np.mean([r.extra.get("smaller") or np.nan for r in runs]))
             shown = figures["retention"] >= 0.95 and figures["speedup"] > 1 and figures["smaller"] > 1

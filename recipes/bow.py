@@ -4,9 +4,11 @@
     python recipes/bow.py --features tfidf --ngram_max 2       # TF-IDF 1-2-grams, logistic regression
     python recipes/bow.py --features tfidf --analyzer char_wb --ngram_min 2 --ngram_max 5
     accelerate launch recipes/bow.py --features fasttext --epochs 5 --learning_rate 0.05
+    python recipes/bow.py --dataset ../shared/data/conll2003 --window 2   # tag words: the window tagger
 
 The lesson: counting words gets plain polarity right and fails where order matters (negation,
-"X , but Y"); bigrams win some of that back.
+"X , but Y"); bigrams win some of that back. To tag words, the classic baseline reads one-hot features
+of a word and its neighbours: no network, and a strong line for a neural tagger to beat.
 """
 
 import time
@@ -29,12 +31,16 @@ def main() -> None:
     (data_spec, ngram, train_config, options), config = parse_options(
         (DataSpec, NgramConfig, TrainConfig, RunOptions), __doc__)
     accelerator = make_accelerator(train_config)
-    method = "bow" if ngram.ngram_max == 1 and ngram.analyzer == "word" else "ngram"
-    name = f"{ngram.features}-{ngram.analyzer}-{ngram.ngram_min}{ngram.ngram_max}"
 
     # 1. Data.
-    task = load_task(data_spec)
+    task = load_task(data_spec, tags_words=True)
+    ngram.check_applies(task.task_type)
     train_texts = joined_texts(task.splits["train"])
+    if task.task_type.reads_words:
+        method, name = "window", f"window-{ngram.window}"
+    else:
+        method = "bow" if ngram.ngram_max == 1 and ngram.analyzer == "word" else "ngram"
+        name = f"{ngram.features}-{ngram.analyzer}-{ngram.ngram_min}{ngram.ngram_max}"
 
     if ngram.features == "fasttext":
         # 2a. fastText: word + hashed bigram embeddings, averaged, one linear layer; trained on the harness loop.
@@ -50,11 +56,12 @@ def main() -> None:
                                   accelerator=accelerator, resume=options.resume, max_length=512, recipe="bow",
                                   method="ngram")
     else:
-        # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams) and a linear classifier.
+        # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams; to tag words, one-hot window features) and
+        #     a linear classifier.
         pipeline = build_linear(ngram, train_config.seed, task.task_type)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         start = time.perf_counter()
-        pipeline.fit(train_texts, task.task_type.references(task.splits["train"]["label"]))
+        pipeline.fit(*task.task_type.linear_inputs(train_texts, task.splits["train"]["label"]))
         fit_seconds = time.perf_counter() - start
         info = describe_linear(pipeline, name=name)
 

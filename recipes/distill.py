@@ -3,6 +3,7 @@
     accelerate launch recipes/distill.py
     accelerate launch recipes/distill.py --dataset ../shared/data/sst2 --max_train_samples 4000
     accelerate launch recipes/distill.py --student distil --learning_rate 5e-5 --epochs 3
+    accelerate launch recipes/distill.py --task_type token_classification     # a BiLSTM tagger, word by word
 
 The lesson: with few labels and plenty of unlabelled text, a small student trained on a big
 teacher's soft targets over that text beats the same student trained on the labels alone, and
@@ -32,7 +33,7 @@ def main() -> None:
     accelerator = make_accelerator(train_config)
 
     # 1. Data, and every option checked against it and the teachers' configs before anything trains.
-    task = load_task(data_spec)
+    task = load_task(data_spec, tags_words=True)
     distiller = Distiller(task, data_spec=data_spec, model_spec=model_spec, train_config=train_config,
                           settings=settings, options=options, accelerator=accelerator, config=config)
 

@@ -1,7 +1,9 @@
-"""Fine-tune a pretrained (or from-scratch) transformer for text classification.
+"""Fine-tune a pretrained (or from-scratch) transformer: to classify texts, or to tag their words.
 
     accelerate launch recipes/finetune.py --model minilm
     accelerate launch recipes/finetune.py --model bert-tiny --dataset ../shared/data/sst2 --epochs 2
+    accelerate launch recipes/finetune.py --model minilm --task_type token_classification   # built-in tags
+    accelerate launch recipes/finetune.py --model minilm --dataset ../shared/data/conll2003  # named entities
 
 The lesson: a contextual model reads word order, so negation and "X, but Y" stop fooling it.
 """
@@ -17,8 +19,9 @@ def main() -> None:
     (data_spec, model_spec, train_config, options), config = parse_options(FINETUNE_OPTIONS, __doc__)
     accelerator = make_accelerator(train_config)
 
-    # 1. Data: every split with a `text` column and integer labels.
-    task = load_task(data_spec)
+    # 1. Data: every split with a `text` column and its labels as the task type encodes them (or, to tag
+    #    words, a `tokens` column with a tag per word).
+    task = load_task(data_spec, tags_words=True)
 
     # 2-4. Model and tokenizer, training with the best validation epoch kept, test evaluation
     #      (metrics, interval, per-phenomenon accuracy, speed), and the run record with the model.

@@ -2,9 +2,11 @@
 
     accelerate launch recipes/rnn.py --cell lstm --bidirectional --sequence_length 64
     accelerate launch recipes/rnn.py --vectors outputs/word2vec-skipgram-mean-builtin-XXXX   # Word2Vec init
+    accelerate launch recipes/rnn.py --dataset ../shared/data/conll2003      # a BiLSTM tagger
 
-Sequences are padded or truncated to one fixed length; the vocabulary is saved with the model.
-The lesson: reading in order is what lets a model learn that "not" flips the next word.
+Sequences are padded or truncated to one fixed length (a tagger's batches to their longest sentence);
+the vocabulary is saved with the model. The lesson: reading in order is what lets a model learn that
+"not" flips the next word; a tagger reads each word's tag from both sides of it.
 """
 
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from pipeline.harness.errors import UsageError
 from pipeline.harness.finetuning import train_and_record
 from pipeline.harness.models import LoadedModel, describe_model, train_tokenizer
 from pipeline.harness.runs import RunOptions, start_run
-from pipeline.steps.recurrent import RecurrentClassifier, embeddings_from_vectors
+from pipeline.steps.recurrent import RecurrentClassifier, RecurrentTagger, embeddings_from_vectors
 from pipeline.harness.reports import markdown_table, result_rows
 from pipeline.harness.training import TrainConfig, make_accelerator
 from pipeline.steps.word2vec import load_vectors
@@ -42,11 +44,12 @@ def main() -> None:
     accelerator = make_accelerator(train_config)
 
     # 1. Data, and a word vocabulary from the training text.
-    task = load_task(data_spec)
+    task = load_task(data_spec, tags_words=True)
     tokenizer = train_tokenizer("wordlevel", joined_texts(task.splits["train"]), rnn.vocab_size, "rnn")
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
     encoded = encode(task, tokenizer, rnn.sequence_length)
-    fixed_length = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=rnn.sequence_length)
+    collate = (task.task_type.collator(tokenizer) if task.task_type.reads_words else
+               DataCollatorWithPadding(tokenizer, padding="max_length", max_length=rnn.sequence_length))
 
     # 2. The model: embeddings (random or Word2Vec), a recurrent layer, a classifier.
     if rnn.cell not in ("lstm", "gru"):
@@ -55,22 +58,24 @@ def main() -> None:
     if rnn.vectors:
         vectors = load_vectors(rnn.vectors)
     head = task.head()
-    model = RecurrentClassifier(len(tokenizer), head["num_labels"],
+    network = RecurrentTagger if task.task_type.reads_words else RecurrentClassifier
+    model = network(len(tokenizer), head["num_labels"],
                                 embedding_dim=vectors.vector_size if vectors else rnn.embedding_dim,
                                 hidden_size=rnn.hidden_size, num_layers=rnn.num_layers, cell=rnn.cell,
                                 bidirectional=rnn.bidirectional, pad_token_id=tokenizer.pad_token_id,
-                                id2label=head["id2label"], problem_type=head["problem_type"])
+                                id2label=head["id2label"], problem_type=head.get("problem_type"))
     if vectors is not None:
         weight, coverage = embeddings_from_vectors(tokenizer, vectors)
         model.embedding.weight.data.copy_(weight)
-    info = describe_model(model, name=f"{'bi' if rnn.bidirectional else ''}{rnn.cell}", family="rnn",
+    name = f"{'bi' if rnn.bidirectional else ''}{rnn.cell}{'-tagger' if task.task_type.reads_words else ''}"
+    info = describe_model(model, name=name, family="rnn",
                           vocabulary=len(tokenizer), vectors=rnn.vectors, vector_coverage=coverage)
 
     # 3-4. Train on the harness loop, evaluate on test, record with the vocabulary.
     run = start_run(options, "rnn", parts=[info["name"], task.name], config=config, accelerator=accelerator)
     record = train_and_record(run, LoadedModel(model, tokenizer, info), task, encoded, train_config=train_config,
                               accelerator=accelerator, resume=options.resume, max_length=rnn.sequence_length,
-                              recipe="rnn", method="rnn", collate=fixed_length)
+                              recipe="rnn", method="rnn", collate=collate)
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
 
 

@@ -57,9 +57,11 @@ def main() -> None:
     parser = RecipeParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", "--dataset", nargs="+", default=["builtin"],
                         help="data sets to run the road on, one after the other (names as recipes take them)")
-    parser.add_argument("--task_type", choices=list(TASK_TYPES), default=None,
+    parser.add_argument("--task_type", choices=[name for name, kind in TASK_TYPES.items() if not kind.reads_words],
+                        default=None,
                         help="the task type of every data set (default: each one's label column decides; label sets "
-                             "written as strings, like SemEval-2018 E-c's, need multi_label)")
+                             "written as strings, like SemEval-2018 E-c's, need multi_label); tagging words has "
+                             "a road of its own: recipes/benchmarks/ner.py")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--max_train_samples", type=int, default=1000,
                         help="labelled rows for every step (distillation's transfer set gets the rest, unlabelled)")

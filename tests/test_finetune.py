@@ -166,6 +166,10 @@ BAD = [
      "the test split has labels ['z'] that no training row has"),
     (["--dataset", "{floats}", "--task_type", "single_label"], "--task_type single_label does not fit label column"),
     (["--threshold", "0.3"], "--threshold applies to multi_label tasks, and this one is single_label"),
+    (["--dataset", "{ragged_tags}"], "the train split's row 2 has 3 words and 2 tags"),
+    (["--dataset", "{iob1_tags}"], "tag 'PER' is not IOB2"),
+    (["--dataset", "{new_tag}"], "the test split's row 1 has tag 'B-LOC', which no training row has"),
+    (["--dataset", "{tags}", "--model", "{bart}"], "is a bart model, which has no token-classification head"),
     (["--epochs", "0"], "--epochs must be at least 1"),
 ]
 # Out-of-range options: all stop in the same place (an options dataclass's check_options), so the
@@ -211,8 +215,19 @@ def bad_input_files(tmp_path) -> dict[str, str]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "train.csv").write_text(train)
         (tmp_path / name / "test.csv").write_text(test)
-    paths = {name: str(tmp_path / name) for name in [*folders, *tasks, "empty_test", "missing_text", "tiny",
-                                                     "header_only"]}
+    tagged = {"ragged_tags": ([(["a", "b"], ["O", "B-PER"]), (["c", "d", "e"], ["O", "O"])], None),
+              "iob1_tags": ([(["a", "b"], ["O", "PER"])], None),
+              "new_tag": ([(["a", "b"], ["O", "B-PER"])], [(["c"], ["B-LOC"])]),
+              "tags": ([(["a", "b"], ["O", "B-PER"])] * 4, None)}
+    for name, (train, test) in tagged.items():
+        (tmp_path / name).mkdir()
+        for split, rows in (("train", train), ("test", test or train)):
+            (tmp_path / name / f"{split}.jsonl").write_text(
+                "".join(json.dumps({"tokens": words, "ner_tags": tags}) + "\n" for words, tags in rows))
+    (tmp_path / "bart").mkdir()
+    (tmp_path / "bart" / "config.json").write_text('{"model_type": "bart"}')
+    paths = {name: str(tmp_path / name) for name in [*folders, *tasks, *tagged, "bart", "empty_test", "missing_text",
+                                                     "tiny", "header_only"]}
     paths["bad_yaml"] = str(tmp_path / "bad.yaml")
     paths["sst2"] = str(ROOT.parent / "shared" / "data" / "sst2")
     return paths

@@ -51,7 +51,7 @@ of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
 
 ```python
 from transformers import pipeline
-model = pipeline("text-classification", model="{{ path }}")
+model = pipeline("{{ pipeline_task }}", model="{{ path }}")
 model("the plot was not bad at all ."{{ options }})
 ```
 
@@ -65,9 +65,9 @@ def model_card(record: RunRecord) -> ModelCard:
     """The card of a run's model: its task type's metrics (the main one with its interval) and how to call it."""
     metrics, kind = record.metrics, record_task_type(record)
     data = ModelCardData(
-        language="en", library_name="transformers", pipeline_tag="text-classification",
+        language="en", library_name="transformers", pipeline_tag=kind.pipeline_task,
         tags=["nlp-road", record.recipe, kind.name], model_name=record.run_id,
-        eval_results=[EvalResult(task_type="text-classification", dataset_type=record.task["name"],
+        eval_results=[EvalResult(task_type=kind.pipeline_task, dataset_type=record.task["name"],
                                  dataset_name=record.task["name"], metric_type=name, metric_value=metrics[name])
                       for name in kind.metrics])
     name, value, (low, high) = main_metric(record)
@@ -78,6 +78,7 @@ def model_card(record: RunRecord) -> ModelCard:
     return ModelCard.from_template(
         data, template_str=CARD, family=record.model.get("family"), parameters=f"{record.parameters:,}",
         description=kind.description, main=kind.metrics[name], options=kind.pipeline_options,
+        pipeline_task=kind.pipeline_task,
         recipe=record.recipe, dataset=record.task["name"], fingerprint=record.task["fingerprint"],
         metrics=rows, phenomena=[(k, f"{v:.4f}") for k, v in metrics.get("per_phenomenon", {}).items()],
         path=str(model_dir(record.run_dir)), seed=record.seed, config_hash=record.config_hash)

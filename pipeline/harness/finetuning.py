@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable
 
 from accelerate import Accelerator
-from transformers import DataCollatorWithPadding
 
 from .cards import pretrained_writer
 from .data import DataSpec, Task, encode
@@ -55,7 +54,7 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     `finish(run, record, folder)` runs after the model folder is saved and before the record is
     written: a step that adds to the record what it measures on the saved model (e.g. exports).
     """
-    collate = collate or DataCollatorWithPadding(loaded.tokenizer)
+    collate = collate or task.task_type.collator(loaded.tokenizer)
     training = train(loaded.model, encoded["train"] if train_set is None else train_set, encoded["validation"],
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
                      validation=task_validation(task), resume=resume,

@@ -22,6 +22,7 @@ from transformers.loss.loss_utils import ForSequenceClassificationLoss
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .errors import UsageError
+from .tasks import task_type
 
 FAMILY = "family"  # the family's own read-out: BERT's [CLS], the last token for GPT-2 and XLNet
 
@@ -81,7 +82,11 @@ def readout(config: PretrainedConfig) -> str:
 
 
 def classifier_class(config: PretrainedConfig):
-    """The class that builds or loads a sequence classifier with the read-out `config` asks for."""
+    """The class that builds or loads the head of the config's task type (a sequence classifier with the read-out
+    `config` asks for; a token classifier)."""
+    head = task_type(getattr(config, "task_type", None)).auto_model
+    if head is not AutoModelForSequenceClassification:
+        return head
     return READOUTS.get((config.model_type, readout(config)), AutoModelForSequenceClassification)
 
 
@@ -94,6 +99,10 @@ def set_readout(config: PretrainedConfig, pooling: str | None, name: str) -> Non
     """Give `config` the read-out `pooling` names (heads.READOUTS); None keeps the one it was saved with."""
     if pooling is None:
         return
+    if classifier_class(config) is task_type(getattr(config, "task_type", None)).auto_model and \
+            task_type(getattr(config, "task_type", None)).auto_model is not AutoModelForSequenceClassification:
+        raise UsageError(f"--pooling picks how a text classifier reads one vector from '{name}'; a "
+                         f"{config.task_type} model reads every word, so leave it out")
     if pooling not in offered(config.model_type):
         raise UsageError(f"--pooling {pooling} is not offered for '{name}' (a {config.model_type} model); "
                          f"it takes {', '.join(offered(config.model_type))}")
@@ -106,7 +115,7 @@ def set_readout(config: PretrainedConfig, pooling: str | None, name: str) -> Non
 def new_classifier(config: PretrainedConfig) -> PreTrainedModel:
     """A freshly initialised classifier with the read-out `config` asks for."""
     model_class = classifier_class(config)
-    return model_class.from_config(config) if model_class is AutoModelForSequenceClassification else model_class(config)
+    return model_class.from_config(config) if hasattr(model_class, "from_config") else model_class(config)
 
 
 def load_classifier(name: str | Path, config: PretrainedConfig | None = None, **options) -> PreTrainedModel:

@@ -18,7 +18,6 @@ from typing import Callable
 
 import transformers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 
 from .errors import UsageError, check_options
@@ -26,6 +25,7 @@ from .heads import FAMILY, POOLINGS, load_classifier, new_classifier, readout, s
 from .hub import hub_reachable
 from .records import read_record
 from .runs import RECORD, model_dir
+from .tasks import task_type
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
@@ -189,9 +189,10 @@ def _from_pretrained(name: str, spec: ModelSpec, head: dict) -> LoadedModel:
     local = Path(name).is_dir()
     if local and (Path(name) / "config.json").is_file():
         family = json.loads((Path(name) / "config.json").read_text()).get("model_type")
-        if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
-            raise UsageError(f"model '{name}' is a {family} model, which has no sequence-classification head; "
-                             "give a BERT, GPT-2, XLNet or other transformers classifier family")
+        kind = task_type(head.get("task_type"))
+        if family not in kind.families:
+            raise UsageError(f"model '{name}' is a {family} model, which has no {kind.head_name} head in "
+                             f"transformers; give a BERT, XLNet or other family that has one")
     options = {}
     if not local and not hub_reachable():
         options["local_files_only"] = True  # a model already in the hub cache still works offline
@@ -204,7 +205,7 @@ def _from_pretrained(name: str, spec: ModelSpec, head: dict) -> LoadedModel:
         raise UsageError(f"unknown model '{name}': not a preset ({', '.join(PRESETS)}), not a local directory, "
                          f"and {reason}; use a local path or a preset") from None
     same_labels = getattr(config, "id2label", None) and list(config.id2label.values()) == list(
-        head["id2label"].values()) and getattr(config, "problem_type", None) in (None, head["problem_type"])
+        head["id2label"].values()) and getattr(config, "problem_type", None) in (None, head.get("problem_type"))
     config.update(head)
     override_dropout(config, spec.dropout)
     set_readout(config, spec.pooling, spec.model)

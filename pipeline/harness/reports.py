@@ -58,7 +58,7 @@ def comparison_table(rows: list[dict]) -> str:
             "smaller": f"{row['smaller']:.1f}x" if row.get("smaller") else "",
             "samples/s b64": f"{row['samples_per_second']:.0f}", "speed-up b64": f"{row['speedup']:.2f}x",
             "samples/s b1": f"{row['samples_per_second_batch1']:.0f}", "speed-up b1": f"{row['speedup_batch1']:.2f}x",
-            "retention": f"{row['retention']:.3f}",
+            "retention": f"{row['retention']:.3f}" if row["retention"] is not None else "",
             **{p: f"{row['per_phenomenon'][p]:.3f}" if p in row["per_phenomenon"] else "" for p in phenomena}})
     return markdown_table(shown, list(shown[0]))
 

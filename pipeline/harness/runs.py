@@ -155,7 +155,7 @@ def write_predictions(run: Run, predictions, label_names: list[str], kind: TaskT
 def read_predictions(run_dir: str | Path, label_names: list[str], kind: TaskType) -> np.ndarray:
     """A run's test predictions (its GLUE-style file) as the task type decides them, in test order."""
     lines = (Path(run_dir) / PREDICTIONS).read_text().splitlines()[1:]
-    return np.asarray([kind.parse(line.split("\t", 1)[1], label_names) for line in lines])
+    return kind.stack([kind.parse(line.split("\t", 1)[1], label_names) for line in lines])
 
 
 def crashed_copy(run: Path, into: Path, *, after_step: int) -> Path:

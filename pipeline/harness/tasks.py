@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,6 +22,11 @@ import torch.nn.functional as F
 from datasets import ClassLabel, DatasetDict, Features, List, Value
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier, SGDRegressor
 from sklearn.multiclass import OneVsRestClassifier
+from seqeval.scheme import IOB2, Entities
+from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification,
+                          DataCollatorForTokenClassification, DataCollatorWithPadding)
+from transformers.models.auto.modeling_auto import (MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
+                                                    MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES)
 
 from .errors import UsageError
 from .scoring import bootstrap_interval, load_metric, mcnemar, mean_of, paired_bootstrap, pearson_of
@@ -46,7 +52,12 @@ class TaskType:
     """One shape of task. Subclasses fill in every step that differs; the harness calls nothing else."""
 
     name: str
-    problem_type: str  # transformers' config.problem_type: picks the loss of its heads
+    problem_type: str | None  # transformers' config.problem_type: picks the loss of its sequence heads
+    reads_words: bool = False  # whether rows are words with a label each (a `tokens` column) instead of texts
+    auto_model = AutoModelForSequenceClassification  # the transformers head class of this type
+    families = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES  # model types that have that head
+    pipeline_task = "text-classification"  # the transformers pipeline that serves a saved model
+    head_name = "sequence-classification"  # what transformers calls the head, in messages
     main_metric: str  # the leaderboard's and the best epoch's figure (higher is better)
     metrics: dict[str, str]  # metric -> what people call it, main metric first: result tables, cards, boards
     stratify: bool = False  # whether carved splits keep the label distribution
@@ -69,7 +80,8 @@ class TaskType:
         every cell)."""
         return not isinstance(feature, List)
 
-    def read(self, splits: DatasetDict, column: str, spec) -> Labels:
+    def read(self, splits: DatasetDict, column: str, spec, *, words: str | None = None) -> Labels:
+        """Check and encode label column `column` (`words`: the column of word lists, for types that read words)."""
         raise NotImplementedError
 
     def num_labels(self, names: list[str]) -> int:
@@ -85,6 +97,22 @@ class TaskType:
 
     def references(self, column) -> np.ndarray:
         return np.asarray(column)
+
+    def encoded_references(self, rows) -> np.ndarray:
+        """The references of encoded rows (what the validation loader holds)."""
+        return self.references(rows["labels"])
+
+    def stack(self, predictions: list) -> np.ndarray:
+        """Predictions read back one per row (runs.read_predictions) as one array, as decide() gives them."""
+        return np.asarray(predictions)
+
+    def tokenize(self, batch: dict, tokenizer, max_length: int, *, all_pieces: bool = False) -> dict:
+        """A batch of rows as model inputs with their `label` (encoding.encode_rows)."""
+        return tokenizer(batch["text"], batch.get("text_pair"), truncation=True, max_length=max_length)
+
+    def collator(self, tokenizer) -> Callable:
+        """Pads a batch of encoded rows."""
+        return DataCollatorWithPadding(tokenizer)
 
     def validation_scores(self, predictions: np.ndarray, references: np.ndarray) -> dict:
         raise NotImplementedError
@@ -121,7 +149,7 @@ class TaskType:
     def parse(self, text: str, names: list[str]):
         raise NotImplementedError
 
-    def readable(self, output: np.ndarray, names: list[str], threshold: float) -> tuple[dict, str]:
+    def readable(self, output: np.ndarray, names: list[str], threshold: float, text: str) -> tuple[dict, str]:
         """One text's output for people: a JSON object, and the first columns of a tab-separated line."""
         raise NotImplementedError
 
@@ -137,8 +165,12 @@ class TaskType:
         """The scikit-learn estimator of the bag-of-words and Word2Vec steps (`classifier`: 'logreg' or 'sgd')."""
         raise NotImplementedError
 
-    def linear_outputs(self, model, features) -> np.ndarray:
-        return model.predict_proba(features)
+    def linear_inputs(self, texts: list[str], labels) -> tuple[list, np.ndarray]:
+        """What the linear model of the bag-of-words step fits: the texts and their references."""
+        return texts, self.references(labels)
+
+    def linear_outputs(self, model, texts: list[str]) -> np.ndarray:
+        return model.predict_proba(texts)
 
     def tune_threshold(self, outputs: np.ndarray, references: np.ndarray) -> float | None:
         """The decision threshold that scores best on validation, where the type has one."""
@@ -170,7 +202,7 @@ class SingleLabel(TaskType):
     def accepts(self, feature) -> bool:
         return not isinstance(feature, List) and not (isinstance(feature, Value) and feature.dtype.startswith("float"))
 
-    def read(self, splits: DatasetDict, column: str, spec) -> Labels:
+    def read(self, splits: DatasetDict, column: str, spec, *, words=None) -> Labels:
         feature = splits["train"].features[column]
         values = {split: list(rows[column]) for split, rows in splits.items()}
         sets = [v for v in values["train"] if isinstance(v, str) and "," in v]
@@ -251,7 +283,7 @@ class SingleLabel(TaskType):
     def parse(self, text, names):
         return names.index(text)
 
-    def readable(self, output, names, threshold):
+    def readable(self, output, names, threshold, text):
         best = int(output.argmax())
         return ({"label": names[best], "score": float(output[best]),
                  "probabilities": dict(zip(names, map(float, output)))}, f"{names[best]}\t{output[best]:.4f}")
@@ -290,7 +322,7 @@ class MultiLabel(TaskType):
     def accepts(self, feature) -> bool:  # lists, or strings of labels and separators
         return isinstance(feature, List) or (isinstance(feature, Value) and "string" in feature.dtype)
 
-    def read(self, splits, column, spec):
+    def read(self, splits, column, spec, *, words=None):
         separator = spec.label_separator or ","
         feature = splits["train"].features[column]
         classes = getattr(feature, "feature", None)  # a hub set's List(ClassLabel) names its ids (go_emotions)
@@ -374,7 +406,7 @@ class MultiLabel(TaskType):
         chosen = set(json.loads(text))
         return [int(name in chosen) for name in names]
 
-    def readable(self, output, names, threshold):
+    def readable(self, output, names, threshold, text):
         chosen = [name for name, p in zip(names, output) if p >= threshold]
         return ({"labels": chosen, "probabilities": dict(zip(names, map(float, output))), "threshold": threshold},
                 f"{','.join(chosen) or '(none)'}\t" + ",".join(f"{p:.4f}" for p in output if p >= threshold))
@@ -413,7 +445,7 @@ class Regression(TaskType):
     def claims(self, feature) -> bool:
         return isinstance(feature, Value) and feature.dtype in ("float16", "float32", "float64")
 
-    def read(self, splits, column, spec):
+    def read(self, splits, column, spec, *, words=None):
         def number(value) -> float | None:
             if isinstance(value, bool):
                 return None
@@ -470,7 +502,7 @@ class Regression(TaskType):
     def parse(self, text, names):
         return float(text)
 
-    def readable(self, output, names, threshold):
+    def readable(self, output, names, threshold, text):
         return {"score": float(output[0])}, f"{float(output[0]):.4f}"
 
     def hard_loss(self, logits, labels):
@@ -489,6 +521,290 @@ class Regression(TaskType):
         return np.asarray(model.predict(features), dtype=np.float64).reshape(-1, 1)
 
 
+IOB2_TAG = re.compile(r"^(O|[BI]-\S+)$")
+# A sentence's words are what spaces separate, as CoNLL-2003 writes them ("Merkel visited Paris ."): a data
+# set's rows joined by spaces come back as the same words, so every model is scored on the words it was given.
+WORD = re.compile(r"\S+")
+
+
+class WordCollator:
+    """Pads encoded words-and-tags rows: inputs by the tokenizer, `labels` with -100 (what the loss skips), and
+    `word_starts` (word_starts()) with 0, on the tokenizer's padding side; other columns of equal shape in every
+    row (a distillation's cached soft targets and weights) are stacked."""
+
+    def __init__(self, tokenizer):
+        self.tokens = DataCollatorForTokenClassification(tokenizer)
+        self.inputs = {*tokenizer.model_input_names, "labels"}
+        self.left = tokenizer.padding_side == "left"
+
+    def __call__(self, rows: list[dict]) -> dict:
+        batch = self.tokens([{k: v for k, v in row.items() if k in self.inputs} for row in rows])
+        width = batch["input_ids"].shape[1]
+        padding = [[0] * (width - len(row["word_starts"])) for row in rows]
+        batch["word_starts"] = torch.tensor([pad + row["word_starts"] if self.left else row["word_starts"] + pad
+                                             for row, pad in zip(rows, padding)])
+        for key in rows[0].keys() - self.inputs - {"word_starts"}:
+            batch[key] = torch.tensor([row[key] for row in rows])
+        return batch
+
+
+def word_starts(encoding, rows: int) -> list[list[int]]:
+    """On the first piece of each word of each encoded row, the word's number counted from 1; 0 on other pieces
+    and special tokens. A word the tokenizer made no piece of (a zero-width space) has no first piece, and the
+    words after it keep their places."""
+    starts = []
+    for i in range(rows):
+        ids = encoding.word_ids(i)
+        starts.append([w + 1 if w is not None and (j == 0 or ids[j - 1] != w) else 0 for j, w in enumerate(ids)])
+    return starts
+
+
+class TokenClassification(TaskType):
+    """A tag per word (named entities as IOB2 tags): a softmax per word read on its first piece, cross-entropy,
+    and entity-level F1 (seqeval: an entity counts when its type and every word of its span are right)."""
+
+    name = "token_classification"
+    problem_type = None  # transformers' token heads always use cross-entropy
+    reads_words = True
+    auto_model = AutoModelForTokenClassification
+    families = MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES
+    pipeline_task = "token-classification"
+    head_name = "token-classification"
+    # Entity spans with offsets, each word's tag read on its first piece, as the model was trained and scored.
+    pipeline_options = ', aggregation_strategy="first"'
+    main_metric = "f1"
+    metrics = {"f1": "entity F1", "precision": "entity precision", "recall": "entity recall",
+               "token_accuracy": "token accuracy"}
+    options = ("label_all_tokens",)
+    description = "token classifier (an IOB2 tag per word)"
+    builtin, generated, builtin_name = "build_tagged", "unlabeled_tagged", "builtin-ner"
+
+    def accepts(self, feature) -> bool:
+        return isinstance(feature, List)
+
+    def read(self, splits, column, spec, *, words=None):
+        classes = getattr(splits["train"].features[column], "feature", None)  # the hub's List(ClassLabel)
+        for split, rows in splits.items():
+            for i, (tokens, tags) in enumerate(zip(rows[words], rows[column])):
+                if not isinstance(tags, list) or not isinstance(tokens, list) or len(tokens) != len(tags):
+                    raise UsageError(
+                        f"the {split} split's row {i + 1} has {_count(tokens, 'word')} and {_count(tags, 'tag')} "
+                        f"(columns '{words}' and '{column}'); every word needs exactly one tag")
+                bad = next((w for w in tokens if not isinstance(w, str) or not WORD.fullmatch(w)), "")
+                if bad != "":
+                    raise UsageError(f"the {split} split's row {i + 1} has the word {bad!r} in column '{words}'; a "
+                                     "word is visible characters without spaces (split it, or drop the row)")
+        train = [tag for tags in splits["train"][column] for tag in tags]
+        integers = {type(t) for t in train} <= {int}
+        if integers:
+            if isinstance(classes, ClassLabel):
+                names = list(classes.names)
+            elif spec.label_names:
+                names = [n.strip() for n in spec.label_names.split(",")]
+            else:
+                raise UsageError(f"the tags in column '{column}' are integers; name them in id order with "
+                                 "--label_names, e.g. 'O,B-PER,I-PER,B-LOC,I-LOC'")
+            bad = next((t for t in train if not 0 <= t < len(names)), None)
+            if bad is not None:
+                given = "the data set's tag names" if isinstance(classes, ClassLabel) else "--label_names"
+                raise UsageError(f"training tag {bad} has no name: {given} name{'s' if given == '--label_names' else ''} "
+                                 f"ids 0 to {len(names) - 1}")
+        else:
+            names = [str(t) for t in dict.fromkeys(train)]
+            mapping = {}
+        bad = [name for name in names if not IOB2_TAG.match(name)]
+        if bad:
+            raise UsageError(f"tag {bad[0]!r} is not IOB2: entity tags are 'O', 'B-TYPE' (a span's first word) and "
+                             "'I-TYPE' (the words after it); convert IOB1 or BIOES tags to IOB2 first")
+        # One order for every data set: 'O', then B- and I- of each type, so ids alone say where entities are.
+        types = sorted({name[2:] for name in names if name != "O"})
+        canonical = ["O", *(f"{prefix}-{kind}" for kind in types for prefix in "BI")]
+        mapping = {(str(i) if integers else name): canonical.index(name) for i, name in enumerate(names)
+                   if name in canonical}
+        names = canonical
+        for split, rows in splits.items():
+            for i, tags in enumerate(rows[column]):
+                unknown = [t for t in tags if str(t) not in mapping]
+                if unknown:
+                    raise UsageError(f"the {split} split's row {i + 1} has tag {unknown[0]!r}, which no training "
+                                     f"row has ({', '.join(names)}); a model cannot learn a tag it never saw")
+
+        def encode(batch, rows_at):
+            return {column: [[mapping[str(t)] for t in tags] for tags in batch[column]]}
+
+        lengths = [len(tokens) for tokens in splits["train"][words]]
+        return Labels(_encoded(splits, column, List(ClassLabel(names=names)), encode), names, mapping,
+                      {"entity_types": types, "words_per_row": float(np.mean(lengths)),
+                       "entities_per_row": sum(mapping[str(t)] % 2 == 1 for t in train) / len(lengths)})
+
+    def tokenize(self, batch, tokenizer, max_length, *, all_pieces=False):
+        """Words split into pieces; each word's tag on its first piece (every piece with `all_pieces`), -100 on
+        the rest and on special tokens, so the loss and the metrics count each word once."""
+        encoded = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length)
+        encoded["word_starts"] = word_starts(encoded, len(batch["tokens"]))
+        encoded["label"] = [
+            [tags[w] if w is not None and (first or all_pieces) else -100
+             for w, first in zip(encoded.word_ids(i), starts)]
+            for i, (tags, starts) in enumerate(zip(batch["label"], encoded["word_starts"]))]
+        return encoded
+
+    def collator(self, tokenizer):
+        return WordCollator(tokenizer)
+
+    def hard_loss(self, logits, labels):
+        """Cross-entropy of each row's tagged pieces (-100 elsewhere), averaged over them."""
+        per_piece = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
+                                    reduction="none").view(labels.shape)
+        return per_piece.sum(1) / (labels != -100).sum(1).clamp(min=1)
+
+    def soft_loss(self, logits, teacher_logits, temperature):
+        """T^2 KL(teachers' softened tags || the student's) per word, averaged over each row's words; `logits` are
+        the student's per word ([batch, words, tags]), the teachers' [batch, teachers, words, tags], NaN past a
+        row's words on either side."""
+        words = min(logits.shape[1], teacher_logits.shape[2])
+        student, teacher = logits[:, :words].float(), teacher_logits[:, :, :words].float()
+        seen = ~torch.isnan(student[..., 0]) & ~torch.isnan(teacher[..., 0]).any(1)
+        targets = F.softmax(torch.nan_to_num(teacher) / temperature, dim=-1).mean(dim=1)
+        log_student = F.log_softmax(torch.nan_to_num(student) / temperature, dim=-1)
+        kl = F.kl_div(log_student, targets, reduction="none").sum(-1) * seen
+        return temperature ** 2 * kl.sum(1) / seen.sum(1).clamp(min=1)
+
+    def linear_model(self, classifier, regularization, seed):
+        return SingleLabel().linear_model(classifier, regularization, seed)  # over the words' window features
+
+    def linear_inputs(self, texts, labels):
+        """Sentences as lists of words, and every word's tag id, in order."""
+        return [[word for word, _, _ in self.words(text)] for text in texts], np.asarray(
+            [tag for tags in labels for tag in tags])
+
+    def linear_outputs(self, model, texts):
+        """Each word's tag probabilities ([texts, words, tags], NaN past a text's words)."""
+        sentences, _ = self.linear_inputs(texts, [])
+        flat = model.predict_proba(sentences)
+        classes = model.classes_
+        outputs = np.full((len(sentences), max([len(s) for s in sentences] + [1]), int(classes.max()) + 1), np.nan)
+        start = 0
+        for i, words in enumerate(sentences):
+            row = outputs[i, :len(words)]
+            row[:] = 0.0
+            row[:, classes] = flat[start:start + len(words)]
+            start += len(words)
+        return outputs
+
+    def words(self, text: str) -> list[tuple[str, int, int]]:
+        """A sentence's words (what spaces separate) with their character offsets."""
+        return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
+
+    def outputs(self, logits):
+        """[rows, words, tags] logits (NaN past a row's words) -> each word's tag probabilities."""
+        return _softmax(logits)
+
+    def decide(self, outputs, threshold):
+        outputs = np.asarray(outputs)
+        ids = np.nan_to_num(outputs, nan=-np.inf).argmax(-1)
+        ids[np.isnan(outputs[..., 0])] = -1  # past the row's words (or past what truncation kept)
+        return ids
+
+    def references(self, column):
+        return self.stack(list(column))
+
+    def encoded_references(self, rows):
+        """Each word's tag at its place (read on its first piece), -1 where a word has no piece."""
+        references = []
+        for labels, starts in zip(rows["labels"], rows["word_starts"]):
+            row = [-1] * max(starts, default=0)
+            for tag, start in zip(labels, starts):
+                if start:
+                    row[start - 1] = tag
+            references.append(row)
+        return self.stack(references)
+
+    def stack(self, predictions):
+        """Tag-id rows of any lengths as one array, -1 past each row's end."""
+        width = max([len(row) for row in predictions] + [1])
+        stacked = np.full((len(predictions), width), -1, dtype=np.int64)
+        for i, row in enumerate(predictions):
+            stacked[i, :len(row)] = row
+        return stacked
+
+    def _sequences(self, predictions, references, names=None) -> tuple[list[list[str]], list[list[str]]]:
+        """Tags per sentence (the names, or ids as 'B-3', which is all seqeval needs: read() put the tags in one
+        order), the predictions cut to each sentence's length; words a model never saw (cut off by its
+        max_length) are predicted 'O'."""
+
+        def tag(i: int) -> str:
+            return "O" if i <= 0 else names[i] if names else f"{'BI'[(i - 1) % 2]}-{(i - 1) // 2}"
+
+        width = max(predictions.shape[1], references.shape[1])
+        predictions = np.pad(predictions, ((0, 0), (0, width - predictions.shape[1])), constant_values=-1)
+        references = np.pad(references, ((0, 0), (0, width - references.shape[1])), constant_values=-1)
+        gold, guessed = [], []
+        for predicted, reference in zip(predictions, references):
+            words = reference >= 0  # word by word at their places: a word a model never saw is predicted 'O'
+            gold.append([tag(t) for t in reference[words]])
+            guessed.append([tag(t) for t in predicted[words]])
+        return guessed, gold
+
+    def validation_scores(self, predictions, references):
+        guessed, gold = self._sequences(predictions, references)
+        scores = load_metric("seqeval").compute(predictions=guessed, references=gold)
+        return {name: scores[name] for name in self.metrics}
+
+    def statistic(self, predictions, references):
+        """Entity F1 of resampled sentences: found, predicted and gold entities summed over the sample."""
+        guessed, gold = self._sequences(predictions, references)
+        predicted = [{e.to_tuple()[1:] for e in sentence} for sentence in Entities(guessed, IOB2).entities]
+        true = [{e.to_tuple()[1:] for e in sentence} for sentence in Entities(gold, IOB2).entities]
+        found = np.asarray([len(p & t) for p, t in zip(predicted, true)], dtype=np.float64)
+        both = np.asarray([len(p) + len(t) for p, t in zip(predicted, true)], dtype=np.float64)
+
+        def f1(index: np.ndarray) -> np.ndarray:
+            denominator = both[index].sum(1)
+            return np.divide(2 * found[index].sum(1), denominator, out=np.zeros(len(index)), where=denominator > 0)
+
+        return f1
+
+    def breakdown(self, predictions, references, names):
+        guessed, gold = self._sequences(predictions, references, names)
+        return {"per_class": load_metric("seqeval").compute(predictions=guessed, references=gold)["per_type"]}
+
+    def format(self, prediction, names):
+        """The tags of a row's words, one per word ('O' for a word the model never saw)."""
+        prediction = list(prediction)
+        while prediction and prediction[-1] < 0:
+            prediction.pop()
+        return " ".join(names[t] if t >= 0 else "O" for t in prediction)
+
+    def parse(self, text, names):
+        return [names.index(tag) for tag in text.split()]
+
+    def readable(self, output, names, threshold, text):
+        """Entity spans as transformers' token-classification pipeline gives them (aggregation 'first': each
+        word's tag and score read on its first piece): type, mean score of its words, the words, and character
+        offsets into `text`."""
+        spans, current = [], None
+        for (_, start, end), probabilities in zip(self.words(text), output):
+            tag = names[int(np.argmax(probabilities))]
+            if tag == "O":
+                current = None
+                continue
+            if tag.startswith("B-") or current is None or current["entity_group"] != tag[2:]:
+                current = {"entity_group": tag[2:], "scores": [], "start": start}
+                spans.append(current)
+            current["scores"].append(float(np.max(probabilities)))
+            current["end"] = end
+        entities = [{"entity_group": s["entity_group"], "score": float(np.mean(s["scores"])),
+                     "word": text[s["start"]:s["end"]], "start": s["start"], "end": s["end"]} for s in spans]
+        line = "; ".join(f"{e['entity_group']} {e['word']} {e['score']:.4f}" for e in entities)
+        return {"entities": entities}, line or "(no entities)"
+
+
+def _count(values, noun: str) -> str:
+    if not isinstance(values, list):
+        return f"no list of {noun}s ({values!r})"
+    return f"{len(values)} {noun}{'s' if len(values) != 1 else ''}"
+
+
 def _encoded(splits: DatasetDict, column: str, feature, encode: Callable) -> DatasetDict:
     """Every split's label column through encode(batch, row indices), typed as `feature`."""
     return DatasetDict({split: rows.map(encode, batched=True, with_indices=True,
@@ -498,13 +814,16 @@ def _encoded(splits: DatasetDict, column: str, feature, encode: Callable) -> Dat
 
 def head_for(label_names: list[str], kind: TaskType) -> dict:
     """What a transformers config needs to build a task's head: its size, label names and problem_type
-    (which picks the loss: cross-entropy, binary cross-entropy, mean squared error)."""
-    return {"num_labels": kind.num_labels(label_names), "id2label": dict(enumerate(label_names)),
-            "label2id": {name: i for i, name in enumerate(label_names)}, "problem_type": kind.problem_type}
+    (which picks the loss: cross-entropy, binary cross-entropy, mean squared error), and the task type
+    (which picks the head class: heads.classifier_class)."""
+    head = {"num_labels": kind.num_labels(label_names), "id2label": dict(enumerate(label_names)),
+            "label2id": {name: i for i, name in enumerate(label_names)}, "task_type": kind.name}
+    return {**head, "problem_type": kind.problem_type} if kind.problem_type else head
 
 
 # Tried in this order when the data says which type it is; single_label takes whatever the others do not.
-TASK_TYPES: dict[str, TaskType] = {task.name: task for task in (MultiLabel(), Regression(), SingleLabel())}
+TASK_TYPES: dict[str, TaskType] = {task.name: task for task in (TokenClassification(), MultiLabel(), Regression(),
+                                                                 SingleLabel())}
 
 
 def task_type(name: str | None) -> TaskType:
@@ -512,15 +831,21 @@ def task_type(name: str | None) -> TaskType:
     return TASK_TYPES[name or SingleLabel.name]
 
 
-def detect(feature) -> TaskType:
-    """The type a label column's feature says, unambiguously: a list is multi-label, a float regression."""
-    return next(task for task in TASK_TYPES.values() if task.claims(feature))
+def detect(feature, *, words: bool = False) -> TaskType:
+    """The type the data says, unambiguously: rows of words are token classification; otherwise a list label is
+    multi-label, a float regression."""
+    return next(task for task in TASK_TYPES.values() if task.reads_words == words and (words or task.claims(feature)))
 
 
-def check_given(given: TaskType, feature, column: str) -> None:
+def check_given(given: TaskType, feature, column: str, *, words: bool = False) -> None:
     """A type the user gives must not contradict the data (label sets made numbers, fractions made classes)."""
+    if given.reads_words != words:
+        raise UsageError(f"--task_type {given.name} does not fit this data: "
+                         + ("its rows are texts; a tag per word needs a column of word lists (e.g. 'tokens')"
+                            if given.reads_words else "its rows are lists of words with a tag each, which is "
+                            "token_classification; leave --task_type out"))
     if given.accepts(feature):
         return
-    found = detect(feature)
+    found = detect(feature, words=words)
     raise UsageError(f"--task_type {given.name} does not fit label column '{column}' ({feature}), which holds "
                      f"{found.name.replace('_', '-')} labels; leave --task_type out to use them as they are")

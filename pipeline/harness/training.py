@@ -170,7 +170,7 @@ class SeededCollate:
 def default_loss(model, batch, progress: float) -> torch.Tensor:
     """The model's own loss (its problem_type's: cross-entropy, binary cross-entropy or squared error).
     `progress` (0 to 1) is unused here."""
-    return model(**batch).loss
+    return model(**{k: v for k, v in batch.items() if k != "word_starts"}).loss  # where a tagger's words start
 
 
 @dataclass
@@ -197,7 +197,7 @@ def task_validation(task: Task) -> Validation:
 
     def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
         predictions = kind.decide(kind.outputs(predict(model, loader, accelerator)), task.threshold)
-        return kind.validation_scores(predictions, kind.references(loader.dataset["labels"]))
+        return kind.validation_scores(predictions, kind.encoded_references(loader.dataset))
 
     return Validation(scores, kind.main_metric)
 

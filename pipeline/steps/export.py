@@ -15,25 +15,30 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..harness.data.encoding import tokenize_texts
+from ..harness.evaluation import row_logits, text_batch
+from ..harness.tasks import TaskType
 
 EXPORTS = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 INPUTS = ("input_ids", "attention_mask")
 
 
 def export_onnx(model: torch.nn.Module, tokenizer, folder: Path) -> dict[str, Path]:
-    """model.onnx and model.int8.onnx under `folder`; the model takes input_ids and attention_mask."""
+    """model.onnx and model.int8.onnx under `folder`; the model takes input_ids and attention_mask (a tagger's
+    logits have a sequence axis too)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     folder.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["a short one", "and a somewhat longer second sentence"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
+    with torch.no_grad():
+        per_piece = model.eval()(**{name: sample[name] for name in INPUTS}).logits.dim() == 3
+    axes["logits"] = axes["input_ids"] if per_piece else {0: "batch"}
     paths = {kind: folder / name for kind, name in EXPORTS.items()}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter warns about every traced branch
         torch.onnx.export(_LogitsOnly(model.eval()), tuple(sample[name] for name in INPUTS), str(paths["onnx"]),
                           input_names=list(INPUTS), output_names=["logits"],
-                          dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs a pre-processing hint for every model
@@ -53,8 +58,10 @@ class _LogitsOnly(torch.nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
-def onnx_predictor(path: Path, tokenizer, *, max_length: int, threads: int | None = None) -> Callable[[list[str]], np.ndarray]:
-    """texts -> logits with onnxruntime on the CPU, `threads` intra-op threads (default: torch's)."""
+def onnx_predictor(path: Path, tokenizer, *, max_length: int, threads: int | None = None,
+                   kind: TaskType | None = None) -> Callable[[list[str]], np.ndarray]:
+    """texts -> logits with onnxruntime on the CPU, `threads` intra-op threads (default: torch's); a tagger's
+    (`kind` reads words) per word."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -63,8 +70,10 @@ def onnx_predictor(path: Path, tokenizer, *, max_length: int, threads: int | Non
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(texts: list[str]) -> np.ndarray:
-        batch = tokenize_texts(tokenizer, texts, padding=True, truncation=True, max_length=max_length,
-                               return_tensors="np")
-        return session.run(["logits"], {name: batch[name].astype(np.int64) for name in INPUTS})[0]
+        batch = text_batch(tokenizer, texts, kind=kind, max_length=max_length, tensors="np")
+        logits = session.run(["logits"], {name: batch[name].astype(np.int64) for name in INPUTS})[0]
+        if "word_starts" not in batch:
+            return logits
+        return row_logits(torch.from_numpy(logits), {"word_starts": torch.from_numpy(batch["word_starts"])}).numpy()
 
     return run

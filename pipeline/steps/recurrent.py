@@ -1,11 +1,12 @@
-"""Recurrent classifiers over word sequences: the BiLSTM student of Tang et al. 2019 and the RNN step."""
+"""Recurrent models over word sequences: the BiLSTM student of Tang et al. 2019 and the RNN step, and the BiLSTM
+tagger (a tag read from each word's states, as Lample et al. 2016 without the CRF)."""
 
 from __future__ import annotations
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from ..harness.heads import head_loss
 
@@ -51,6 +52,12 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
+        _, finals = self.states(input_ids, attention_mask)
+        logits = self.head(torch.cat(finals, dim=-1))
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
+
+    def states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+        """Every position's states of the last layer (both directions), and each direction's final state."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         lengths = attention_mask.sum(-1).clamp(min=1)
@@ -69,8 +76,20 @@ class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
                 finals.append(output.gather(1, last.expand(-1, 1, output.shape[-1])).squeeze(1))
                 outputs.append(output if direction == 0 else _reorder(output, reverse))
             hidden = torch.cat(outputs, dim=-1)
-        logits = self.head(torch.cat(finals, dim=-1))
-        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
+        return hidden, finals
+
+
+class RecurrentTagger(RecurrentClassifier):
+    """The same network reading a tag from every position's states: a word's tag from both sides of it.
+    Labels of -100 (pieces after a word's first, padding) are left out of the loss."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **_) -> TokenClassifierOutput:
+        hidden, _ = self.states(input_ids, attention_mask)
+        logits = self.head(hidden)
+        loss = None if labels is None else nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(),
+                                                                       ignore_index=-100)
+        return TokenClassifierOutput(loss=loss, logits=logits)
 
 
 def _reorder(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

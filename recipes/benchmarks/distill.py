@@ -12,12 +12,13 @@ dev set). Every figure is read back from the distilled student's run record.
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from recipes.benchmarks.common import spread  # noqa: E402
 SETTINGS = {
     "builtin": [],
     "sst2": ["--dataset", "../shared/data/sst2", "--max_train_samples", "4000", "--max_eval_samples", "2000"],
@@ -34,11 +35,6 @@ def distill(args: list[str], output_dir: str) -> dict:
     run_dir = [line for line in output.splitlines() if line.startswith(output_dir)][-1]
     print(output[output.index(run_dir):], flush=True)
     return json.loads((ROOT / run_dir / "results.json").read_text())
-
-
-def spread(values: list[float], digits: int = 4) -> str:
-    mean = statistics.mean(values)
-    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
 def main() -> None:

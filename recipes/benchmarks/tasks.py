@@ -20,14 +20,12 @@ Every figure is read back from the runs' records; a teacher fine-tune finished u
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pipeline.harness.tasks import TASK_TYPES  # noqa: E402
+from recipes.benchmarks.common import ROOT, run, spread  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 # data: what names the rows (the baseline trains on them too); distill: the distillation's own settings.
 SETS = {
@@ -42,21 +40,6 @@ SETS = {
                             "distill": []},
 }
 STUDENTS = ["student, labels only", "student, distilled", "student, distilled, onnx-int8"]
-START = time.time()
-
-
-def run(recipe: str, args: list[str], output_dir: str) -> dict:
-    """One recipe run (or the finished one of the same config), its record."""
-    print(f"[{(time.time() - START) / 60:5.1f} min] $ python recipes/{recipe}.py {' '.join(args)}", flush=True)
-    output = subprocess.run([sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *args, "--output_dir", output_dir],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    run_dir = [line for line in output.splitlines() if line.startswith(output_dir)][-1]
-    return json.loads((ROOT / run_dir / "results.json").read_text())
-
-
-def spread(values: list[float], digits: int = 4) -> str:
-    mean = statistics.mean(values)
-    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
 def report(name: str, baseline: dict, records: list[dict], seeds: list[int]) -> None:

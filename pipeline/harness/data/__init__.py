@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from datasets import DatasetDict
+from datasets import DatasetDict, List
 
 from ..errors import UsageError
 from ..tasks import TASK_TYPES, TaskType, check_given, detect, task_type
@@ -26,8 +26,9 @@ __all__ = ["BUILDERS", "TEXT_COLUMNS", "DataSpec", "Task", "encode", "encode_row
            "load_hub", "load_task", "load_texts", "row_inputs", "token_counts"]
 
 
-def load_task(spec: DataSpec) -> Task:
-    """Load, validate and normalise a data set; every problem a user can fix raises UsageError."""
+def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
+    """Load, validate and normalise a data set; every problem a user can fix raises UsageError.
+    `tags_words`: the calling step can tag each word (token classification), not only classify texts."""
     raw, name = read_splits(spec)
     text, pair, label = find_columns(raw, spec)
     splits = DatasetDict({split: rows for split, rows in raw.items() if split in SPLIT_STEMS})
@@ -38,13 +39,21 @@ def load_task(spec: DataSpec) -> Task:
         if len(rows) == 0:
             raise UsageError(f"the {split} split of '{name}' is empty; give a file with at least one row")
     feature = splits["train"].features[label]
-    kind = task_type(spec.task_type) if spec.task_type else detect(feature)
+    words = isinstance(splits["train"].features[text], List)
+    kind = task_type(spec.task_type) if spec.task_type else detect(feature, words=words)
     if spec.task_type:
-        check_given(kind, feature, label)
+        check_given(kind, feature, label, words=words)
+    if kind.reads_words and not tags_words:
+        raise UsageError(f"'{name}' has a tag per word (token classification), and this recipe classifies whole "
+                         "texts; tag words with recipes/finetune.py")
     check_applies(spec, kind)
-    labels = kind.read(splits, label, spec)
+    labels = kind.read(splits, label, spec, words=text if words else None)
     splits, label_names, mapping = labels.splits, labels.names, labels.mapping
-    keep = {text: "text", label: "label", **({pair: "text_pair"} if pair else {})}
+    if words:  # the sentence as one text too: for steps that read texts, predictors and speed
+        splits = DatasetDict({split: rows.map(lambda batch: {"sentence_text": [" ".join(w) for w in batch[text]]},
+                                              batched=True) for split, rows in splits.items()})
+    keep = ({text: "tokens", "sentence_text": "text"} if words else {text: "text"})
+    keep = {**keep, label: "label", **({pair: "text_pair"} if pair else {})}
     splits = DatasetDict({
         split: rows.select_columns([c for c in rows.column_names if c in keep or c == "phenomenon"])
         .rename_columns({old: new for old, new in keep.items() if old != new})

@@ -5,8 +5,11 @@ say *why* a model is right or wrong: a bag of words cannot tell "the plot was du
 acting was superb" from "the acting was superb, but the plot was dull", a contextual model can.
 The test split only uses (aspect, adjective) pairings that never occur in train or validation.
 The same grammar also yields two other tasks: `build_graded` scores each sentence in [-1, 1] from
-fixed word strengths (regression), and `build_aspects` tags it with the aspect groups it praises or
-criticises (multi-label, sometimes none).
+fixed word strengths (regression), `build_aspects` tags it with the aspect groups it praises or
+criticises (multi-label, sometimes none), and `build_tagged` tags its words (token classification):
+each film aspect an ASPECT span, each opinion word about the film POS or NEG as it means in its clause
+("not dull" praises; "unpredictable" praises a plot and criticises editing), and words about other
+things (the popcorn) nothing.
 """
 
 from __future__ import annotations
@@ -331,6 +334,45 @@ class _AspectGrammar(_Sampler):
         return self.joined([self.noise() for _ in range(1 + self.coin())])
 
 
+class _TaggedGrammar(_Grammar):
+    """The sentences of the default set with their words tagged: its clauses mark the aspect noun and the
+    opinion word as 'word|B-TYPE' (read back by _tagged_rows); every other word is 'O'."""
+
+    def clause(self, label: int, novel: bool, template: str = "the {a} {be} {j}", meaning: int | None = None):
+        adjective = self.rng.choice(POSITIVE if label else NEGATIVE)
+        aspect = self.aspect(adjective, novel)
+        if aspect is None:
+            return None
+        return self.marked(template, aspect, adjective, label if meaning is None else meaning)
+
+    def marked(self, template: str, aspect, adjective: str, polarity: int) -> str:
+        subject = self._subject(aspect)
+        return template.format(a=_mark(aspect[0], "ASPECT") + subject[len(aspect[0]):], be=_be(aspect),
+                               j=_mark(adjective, "POS" if polarity else "NEG"))
+
+    def negation(self, label: int, novel: bool) -> str | None:
+        """'not dull' praises: the opinion word is tagged with what the clause means."""
+        return self.clause(1 - label, novel, self.rng.choice(NEGATORS), meaning=label)
+
+    def context(self, label: int, novel: bool) -> str | None:
+        adjective, aspect = self.context_pairing(label, novel)
+        if aspect is None:
+            return None
+        template = self.rng.choice(["the {a} {be} {j}", "i found the {a} {j}", "the {a} {be} very {j}"])
+        return self.marked(template, aspect, adjective, label)
+
+
+def _mark(words: str, kind: str) -> str:
+    return " ".join(f"{word}|{'BI'[i > 0]}-{kind}" for i, word in enumerate(words.split()))
+
+
+def _tagged_rows(marked: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """Marked sentences -> their words and IOB2 tags."""
+    pieces = [[word.split("|") for word in sentence.split()] for sentence in marked]
+    return [[p[0] for p in sentence] for sentence in pieces], [[p[1] if len(p) > 1 else "O" for p in sentence]
+                                                               for sentence in pieces]
+
+
 def _be(aspect) -> str:
     return "were" if aspect[1] else "was"
 
@@ -377,6 +419,16 @@ def build_aspects(seed: int = 0) -> DatasetDict:
     return _generate(seed, _AspectGrammar)[0]
 
 
+def build_tagged(seed: int = 0) -> DatasetDict:
+    """The token-classification task: the default set's sentences as `tokens` with IOB2 `ner_tags` (ASPECT, POS,
+    NEG), the test split's (aspect, adjective) pairings unseen in training as in the default set."""
+    tagged = DatasetDict()
+    for split, rows in _generate(seed, _TaggedGrammar)[0].items():
+        tokens, tags = _tagged_rows(rows["sentence"])
+        tagged[split] = Dataset.from_dict({"tokens": tokens, "ner_tags": tags, "phenomenon": rows["phenomenon"]})
+    return tagged
+
+
 def unlabeled_sentences(seed: int, count: int) -> list[str]:
     """`count` more sentences of the same grammar and mix, without labels: a transfer set for distillation.
 
@@ -394,6 +446,11 @@ def unlabeled_graded(seed: int, count: int) -> list[str]:
 def unlabeled_aspects(seed: int, count: int) -> list[str]:
     """Like `unlabeled_sentences`, continuing `build_aspects(seed)`."""
     return _unlabeled(seed, count, _AspectGrammar)
+
+
+def unlabeled_tagged(seed: int, count: int) -> list[str]:
+    """Like `unlabeled_sentences`, continuing `build_tagged(seed)`: plain sentences, their words spaced."""
+    return [" ".join(words) for words in _tagged_rows(_unlabeled(seed, count, _TaggedGrammar))[0]]
 
 
 def _unlabeled(seed: int, count: int, kind: type[_Sampler]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datasets import DatasetDict
+from datasets import DatasetDict, List
 
 from ..errors import UsageError
 from .sources import TEXT_COLUMNS
@@ -10,7 +10,8 @@ from .spec import DataSpec
 
 PAIR_COLUMNS = [("sentence1", "sentence2"), ("premise", "hypothesis"), ("question", "sentence"),
                 ("question1", "question2")]
-LABEL_COLUMNS = ["label", "labels"]
+LABEL_COLUMNS = ["label", "labels", "ner_tags", "tags"]
+WORD_COLUMNS = ["tokens", "words"]  # lists of words, tagged one by one when the label column is a list too
 
 
 def find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str]:
@@ -31,6 +32,10 @@ def find_columns(raw: DatasetDict, spec: DataSpec) -> tuple[str, str | None, str
         (c for c in LABEL_COLUMNS if c in columns), None)
     if label is None:
         raise UsageError(f"no label column found among: {listed}; name it with --label_column")
+    features = next(iter(raw.values())).features
+    words = next((c for c in WORD_COLUMNS if c in columns and isinstance(features[c], List)), None)
+    if not spec.text_column and words and isinstance(features[label], List):  # a tag per word, whatever else
+        return words, None, label
     if spec.text_column:
         text = check(spec.text_column, "text")
         pair = check(spec.text_pair_column, "text pair") if spec.text_pair_column else None

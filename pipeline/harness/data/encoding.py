@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from datasets import Dataset, DatasetDict
+from datasets.fingerprint import Hasher
 from transformers import PreTrainedTokenizerBase
+
+from .. import tasks
+from ..tasks import TASK_TYPES
+
+# datasets caches each map by a hash of its inputs, which does not see a task type's code: the module's own text
+# goes into the key, so rows encoded by another version of it are never read back (a resumed run after an upgrade).
+ENCODING_CODE = Path(tasks.__file__).read_bytes() + Path(__file__).read_bytes()
 
 PAIR_SEPARATOR = " ||| "
 
 
 def encode(task, tokenizer, max_length: int) -> DatasetDict:
     """Tokenize every split (cached by datasets); padding is left to the collator, per batch."""
-    return DatasetDict({split: encode_rows(rows, tokenizer, max_length) for split, rows in task.splits.items()})
+    return DatasetDict({split: encode_rows(rows, tokenizer, max_length, kind=task.task_type,
+                                           all_pieces=bool(task.source.get("label_all_tokens")))
+                        for split, rows in task.splits.items()})
 
 
-def encode_rows(rows: Dataset, tokenizer, max_length: int) -> Dataset:
-    """Rows with `text` (and `text_pair`) and `label` -> the model's inputs and `labels`."""
-
-    def tokenize(batch):
-        return tokenizer(batch["text"], batch.get("text_pair"), truncation=True, max_length=max_length)
-
-    keep = {*tokenizer.model_input_names, "label"}
-    encoded = rows.map(tokenize, batched=True)
+def encode_rows(rows: Dataset, tokenizer, max_length: int, *, kind=None, all_pieces: bool = False) -> Dataset:
+    """Rows with `text` (and `text_pair`) and `label` -> the model's inputs and `labels`, as the task type
+    (default: one label per text) tokenizes them: rows of words also get `word_starts`."""
+    kind = kind or TASK_TYPES["single_label"]
+    keep = {*tokenizer.model_input_names, "label", "word_starts"}
+    key = Hasher.hash([rows._fingerprint, ENCODING_CODE, kind.name, tokenizer, max_length, all_pieces])
+    encoded = rows.map(lambda batch: kind.tokenize(batch, tokenizer, max_length, all_pieces=all_pieces),
+                       batched=True, new_fingerprint=key)
     return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")
 
 

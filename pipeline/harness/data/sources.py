@@ -20,8 +20,9 @@ from ..tasks import task_type
 from .spec import DataSpec
 
 SPLIT_STEMS = {"train": ["train"], "validation": ["validation", "valid", "dev", "val"], "test": ["test"]}
-BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-TEXT_COLUMNS = ["sentence", "text", "review", "content", "document"]
+BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet",
+            ".conll": "conll", ".iob2": "conll"}  # conll: a word and its tag per line (read_conll)
+TEXT_COLUMNS = ["sentence", "text", "review", "content", "document", "tokens", "words"]
 
 datasets.disable_progress_bars()
 
@@ -101,6 +102,9 @@ def read_files(files: dict[str, str]) -> DatasetDict:
     options = {"sep": "\t", "quoting": 3} if suffix == ".tsv" else {}
     loaded = DatasetDict()
     for split, name in files.items():  # one by one, so that an empty file is named as such
+        if BUILDERS[suffix] == "conll":
+            loaded[split] = read_conll(Path(name))
+            continue
         try:
             loaded[split] = datasets.load_dataset(BUILDERS[suffix], data_files={split: name}, split=split, **options)
         except (ValueError, datasets.exceptions.DatasetGenerationError) as error:
@@ -109,6 +113,28 @@ def read_files(files: dict[str, str]) -> DatasetDict:
             else:
                 raise UsageError(f"could not read {split} file '{name}': {str(error).splitlines()[0]}") from None
     return loaded
+
+
+def read_conll(path: Path) -> Dataset:
+    """A CoNLL-style column file as rows of `tokens` and `ner_tags`: one word a line, its first column the word
+    and its last the tag, a blank line between sentences; '-DOCSTART-' lines are document marks, not words."""
+    rows: dict[str, list] = {"tokens": [], "ner_tags": []}
+    words: list[tuple[str, str]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines() + [""], start=1):
+        columns = line.split()
+        if columns and columns[0] == "-DOCSTART-":
+            continue
+        if not columns:
+            if words:
+                rows["tokens"].append([w for w, _ in words])
+                rows["ner_tags"].append([t for _, t in words])
+                words = []
+            continue
+        if len(columns) < 2:
+            raise UsageError(f"file '{path}' line {number} has a word and no tag ({line.strip()!r}); each line "
+                             "holds a word, optional columns, and its tag, separated by spaces or tabs")
+        words.append((columns[0], columns[-1]))
+    return Dataset.from_dict(rows)
 
 
 def check_utf8(path: Path) -> None:

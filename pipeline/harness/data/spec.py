@@ -34,16 +34,20 @@ class DataSpec:
     missing_text: str = field(default="refuse", metadata={
         "help": "Rows whose text is empty or missing: 'refuse' (stop and say where) or 'drop' (count them in the record)."})
     task_type: str | None = field(default=None, metadata={
-        "help": f"{', '.join(TASK_TYPES)}; default: found from the label column (a float column is regression, "
-                "a list column multi-label, anything else single-label). With --dataset builtin it picks the "
-                "generator: graded sentiment scores (regression) or the aspects a review praises or criticises "
-                "(multi_label)."})
+        "help": f"{', '.join(TASK_TYPES)}; default: found from the data (a column of word lists with a tag "
+                "list is token classification, a float label column regression, a list label column multi-label, "
+                "anything else single-label). With --dataset builtin it picks the generator: graded sentiment "
+                "scores (regression), the aspects a review praises or criticises (multi_label), or its aspects "
+                "and opinion words tagged as spans (token_classification)."})
     label_separator: str | None = field(default=None, metadata={
         "help": "multi_label: the separator of label sets written as strings, e.g. 'sports,politics' (default ',')."})
     threshold: float = field(default=0.5, metadata={
         "help": "multi_label: a label is predicted when its probability reaches this."})
     tune_threshold: bool = field(default=False, metadata={
         "help": "multi_label: pick the threshold (0.05 to 0.95) with the best validation Jaccard accuracy."})
+    label_all_tokens: bool = field(default=False, metadata={
+        "help": "token_classification: train on every piece of a word, not only its first (predictions are "
+                "read on the first piece either way)."})
 
     def __post_init__(self):
         check_options([

@@ -16,10 +16,36 @@ from torch.utils.data import DataLoader
 
 from ..data.encoding import joined_texts, length_order, tokenize_texts
 from ..data.spec import Task
+from ..tasks import TaskType, word_starts
 
 
 # What models read from a batch: tokens, and for the ELMo step characters (biLM) or cached layers.
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "char_ids", "features")
+
+
+def per_word(logits: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """[batch, pieces, tags] logits -> [batch, words, tags], each word's read on its first piece (`starts`: the
+    word's number from 1 there, tasks.word_starts), NaN past a row's words and for a word with no piece."""
+    words = int(starts.max()) if starts.numel() else 0
+    out = logits.new_full((len(logits), words, logits.shape[-1]), float("nan"))
+    rows, pieces = starts.nonzero(as_tuple=True)
+    out[rows, starts[rows, pieces] - 1] = logits[rows, pieces]
+    return out
+
+
+def row_logits(logits: torch.Tensor, batch) -> torch.Tensor:
+    """A batch's logits, one row per example: per word where the batch says where words start."""
+    return per_word(logits, batch["word_starts"]) if "word_starts" in batch else logits
+
+
+def joined(chunks: list) -> np.ndarray:
+    """Batches of logits (tensors or arrays) as one array; per-word batches are padded (with NaN) to the longest
+    row's words."""
+    chunks = [np.asarray(chunk) for chunk in chunks]
+    if chunks and chunks[0].ndim == 3:
+        width = max(chunk.shape[1] for chunk in chunks)
+        chunks = [np.pad(c, ((0, 0), (0, width - c.shape[1]), (0, 0)), constant_values=np.nan) for c in chunks]
+    return np.concatenate(chunks)
 
 
 @torch.no_grad()
@@ -28,10 +54,11 @@ def predict(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator
     model.eval()
     chunks = []
     for batch in loader:  # a model not prepared by accelerate (a teacher) is on the loader's device too
-        batch = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
-        logits = model(**batch).logits
+        logits = row_logits(model(**{k: v for k, v in batch.items() if k in MODEL_INPUTS}).logits, batch)
+        if logits.dim() == 3:  # words per row differ between processes
+            logits = accelerator.pad_across_processes(logits, dim=1, pad_index=float("nan"))
         chunks.append(accelerator.gather_for_metrics(logits).float().cpu())
-    return torch.cat(chunks).numpy()
+    return joined(chunks)
 
 
 def predict_rows(model: torch.nn.Module, rows, *, collate: Callable, batch_size: int, accelerator: Accelerator,
@@ -80,26 +107,38 @@ def measure_speed(predict_batch: Callable[[list[str]], object], texts: list[str]
             "batch_size": batch_size, "threads": torch.get_num_threads()}
 
 
-def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int, *,
-                    batch_size: int = 64) -> Callable[[list[str]], np.ndarray]:
-    """texts -> logits (in the texts' order) for a model that takes a tokenizer's output.
+def text_batch(tokenizer, texts: list[str], *, kind: TaskType | None, max_length: int, tensors: str) -> dict:
+    """Texts as a padded batch of model inputs, as predictors take them; a tagger's (`kind` reads words) with
+    each text's words (TaskType.words) and `word_starts`."""
+    options = {"padding": True, "truncation": True, "max_length": max_length, "return_tensors": tensors}
+    if kind is None or not kind.reads_words:
+        return dict(tokenize_texts(tokenizer, texts, **options))
+    batch = tokenizer([[word for word, _, _ in kind.words(text)] for text in texts], is_split_into_words=True,
+                      **options)
+    starts = np.asarray(word_starts(batch, len(texts)))
+    return {**batch, "word_starts": torch.from_numpy(starts) if tensors == "pt" else starts}
+
+
+def model_predictor(model: torch.nn.Module, tokenizer, device, max_length: int, *, batch_size: int = 64,
+                    kind: TaskType | None = None) -> Callable[[list[str]], np.ndarray]:
+    """texts -> logits (in the texts' order) for a model that takes a tokenizer's output; a model that tags
+    words (`kind` reads words) gets each text's words (TaskType.words) and gives logits per word.
 
     Texts are batched `batch_size` at a time in order of length, so a batch pads to lengths close to
     its own: with sentences of mixed lengths most of the work padding would cost is skipped.
     """
-
     @torch.no_grad()
     def run(texts: list[str]) -> np.ndarray:
         model.eval()
         order = np.argsort([len(text) for text in texts], kind="stable")
         chunks = []
         for start in range(0, len(texts), batch_size):
-            batch = tokenize_texts(tokenizer, [texts[i] for i in order[start:start + batch_size]], padding=True,
-                                   truncation=True, max_length=max_length, return_tensors="pt")
-            inputs = {k: v.to(device) for k, v in batch.items() if k in MODEL_INPUTS}
-            chunks.append(model(**inputs).logits.float().cpu())
-        logits = torch.cat(chunks).numpy()
-        return logits[np.argsort(order, kind="stable")]
+            batch = text_batch(tokenizer, [texts[i] for i in order[start:start + batch_size]], kind=kind,
+                               max_length=max_length, tensors="pt")
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(**{k: v for k, v in batch.items() if k in MODEL_INPUTS}).logits
+            chunks.append(row_logits(logits, batch).float().cpu())
+        return joined(chunks)[np.argsort(order, kind="stable")]
 
     return run
 
@@ -114,7 +153,8 @@ def evaluate_test(model: torch.nn.Module, tokenizer, encoded, task, *, collate, 
 
     metrics, predictions = score_model(outputs, task, seed=seed)
     unwrapped = accelerator.unwrap_model(model)
-    metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length),
+    metrics["speed"] = measure_speed(model_predictor(unwrapped, tokenizer, accelerator.device, max_length,
+                                                     kind=task.task_type),
                                      joined_texts(task.splits["test"]), batch_size)
     metrics["speed"]["device"] = str(accelerator.device)
     return metrics, predictions
@@ -133,7 +173,7 @@ def evaluate_texts(predict_outputs: Callable[[list[str]], np.ndarray], task, see
 def texts_outputs(predict_outputs: Callable[[list[str]], np.ndarray], task: Task, split: str) -> np.ndarray:
     """A texts -> outputs function's outputs on a split, in chunks."""
     texts = joined_texts(task.splits[split])
-    return np.concatenate([predict_outputs(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
+    return joined([predict_outputs(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
 
 
 def score_model(outputs: Callable[[str], np.ndarray], task: Task, *, seed: int = 0) -> tuple[dict, np.ndarray]:

@@ -62,7 +62,9 @@ def comparison_rows(rows: list[dict], *, labels: np.ndarray, kind: TaskType, spe
                  "size_mb": row["size_mb"], "per_phenomenon": row["metrics"].get("per_phenomenon", {}),
                  "samples_per_second": timing["samples_per_second"],
                  "samples_per_second_batch1": timing["samples_per_second_batch1"],
-                 "retention": row["metrics"][metric] / teacher["metrics"][metric],
+                 # A teacher that scores 0 (an entity F1 before it finds any entity) has nothing to retain.
+                 "retention": (row["metrics"][metric] / teacher["metrics"][metric]
+                               if teacher["metrics"][metric] else None),
                  "speedup": timing["samples_per_second"] / speed[teacher["model"]]["samples_per_second"],
                  "speedup_batch1": (timing["samples_per_second_batch1"]
                                     / speed[teacher["model"]]["samples_per_second_batch1"]),

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from accelerate import Accelerator
 from datasets import Dataset, concatenate_datasets
-from transformers import DataCollatorWithPadding
 
 from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts, load_texts
 from ...harness.errors import UsageError
-from ...harness.evaluation import evaluate_test, model_predictor, score
+from ...harness.evaluation import evaluate_test, joined, model_predictor, score
 from ...harness.finetuning import train_and_record
 from ...harness.heads import FAMILY
 from ...harness.models import CACHE, ModelSpec
@@ -83,6 +82,9 @@ class Distiller:
                                                               or self.data_spec.train_file):
             raise UsageError("--generated applies to --dataset builtin only (its generator), and does nothing "
                              "here; leave it out")
+        if task.task_type.reads_words and settings.student != "bilstm":
+            raise UsageError(f"--student {settings.student} classifies texts; tagging words distils into the "
+                             "BiLSTM tagger (--student bilstm)")
         if settings.student == "distil" and self.model_spec.pooling not in (None, FAMILY):
             raise UsageError(f"--pooling {self.model_spec.pooling} does not apply to --student distil: the DistilBERT "
                              "it cuts reads [CLS], as its teacher does")
@@ -145,7 +147,7 @@ class Distiller:
         loaded, max_length = teacher.loaded, self.model_spec.max_length
         return evaluate_test(loaded.model.to(self.accelerator.device), loaded.tokenizer,
                              encode(task, loaded.tokenizer, max_length), task,
-                             collate=DataCollatorWithPadding(loaded.tokenizer), accelerator=self.accelerator,
+                             collate=task.task_type.collator(loaded.tokenizer), accelerator=self.accelerator,
                              batch_size=self.train_config.eval_batch_size, max_length=max_length)
 
     # 2. Transfer set and soft targets.
@@ -157,20 +159,28 @@ class Distiller:
         self.accelerator.print("\n=== stage: soft targets\ntransfer set: " + (", ".join(
             f"{count:,} from {source}" for source, count in self.transfer.sources.items()) or "none"))
         rows = self._rows()
-        self.logits = np.stack([
-            soft_targets(teacher, rows, max_length=self.model_spec.max_length,
-                         batch_size=self.train_config.eval_batch_size, accelerator=self.accelerator,
-                         cache_dir=CACHE / "teacher-logits") for teacher in self.teachers], axis=1)
+        logits = [soft_targets(teacher, rows, kind=self.task.task_type, max_length=self.model_spec.max_length,
+                               batch_size=self.train_config.eval_batch_size, accelerator=self.accelerator,
+                               cache_dir=CACHE / "teacher-logits") for teacher in self.teachers]
+        if logits[0].ndim == 3:  # per word: teachers that truncate long sentences apart keep different widths
+            width = max(teacher.shape[1] for teacher in logits)
+            logits = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=np.nan) for t in logits]
+        self.logits = np.stack(logits, axis=1)
         return self.transfer
 
     def _rows(self) -> Dataset:
         """Labelled rows, then transfer rows (the first row's label as a placeholder: their hard weight is 0); with
-        `text_pair` on sentence-pair data, so that teacher and student read what the test gives them."""
-        pair = self.task.is_pair
-        labelled = self.task.splits["train"].select_columns(["text", "text_pair", "label"] if pair else ["text", "label"])
+        `text_pair` on sentence-pair data, so that teacher and student read what the test gives them; a tagger's
+        with their words (`tokens`) and a tag per word."""
+        pair, words = self.task.is_pair, self.task.task_type.reads_words
+        columns = ["text", *(["text_pair"] if pair else []), *(["tokens"] if words else []), "label"]
+        labelled = self.task.splits["train"].select_columns(columns)
         texts, pairs = zip(*self.transfer.inputs) if self.transfer.inputs else ((), ())
+        split = [[word for word, _, _ in self.task.task_type.words(text)] for text in texts] if words else []
         transfer = Dataset.from_dict({"text": list(texts), **({"text_pair": list(pairs)} if pair else {}),
-                                      "label": [labelled[0]["label"]] * len(texts)}, features=labelled.features)
+                                      **({"tokens": split} if words else {}),
+                                      "label": [[0] * len(w) for w in split] if words else
+                                      [labelled[0]["label"]] * len(texts)}, features=labelled.features)
         return concatenate_datasets([labelled, transfer])
 
     # 3. Students.
@@ -233,7 +243,8 @@ class Distiller:
 
     def _soft_train_set(self, student) -> Dataset:
         """Labelled and transfer rows in the student's tokens, each with its soft targets and hard-label weight."""
-        rows = encode_rows(self._rows(), student.tokenizer, self.model_spec.max_length)
+        rows = encode_rows(self._rows(), student.tokenizer, self.model_spec.max_length, kind=self.task.task_type,
+                           all_pieces=bool(self.task.source.get("label_all_tokens")))
         labelled = len(self.task.splits["train"])
         weights = [1.0] * labelled + [0.0] * (len(rows) - labelled)
         return rows.add_column("teacher_logits", self.logits.tolist()).add_column("hard_weight", weights)
@@ -260,7 +271,7 @@ class Distiller:
         rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
                  "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"], "size_mb": teacher_size}]
         predictors = {"teacher": model_predictor(lead.loaded.model, lead.loaded.tokenizer, accelerator.device,
-                                                 spec.max_length)}
+                                                 spec.max_length, kind=kind)}
         for name, other in self.records.items():
             rows.append({"model": name, "init": other.model.get("init"), "metrics": other.metrics,
                          "predictions": read_predictions(other.run_dir, task.label_names, kind),
@@ -270,13 +281,14 @@ class Distiller:
         rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record.metrics,
                      "predictions": read_predictions(record.run_dir, task.label_names, kind),
                      "parameters": record.parameters, "size_mb": record.size_mb})
-        predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length)
+        predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length,
+                                                     kind=kind)
         if self.settings.export:
             accelerator.print("\n=== stage: export (ONNX, int8 ONNX) and timing")
             exports = record.extra["exports"] = {}
             for export, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
-                predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length)
-                logits = np.concatenate([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
+                predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length, kind=kind)
+                logits = joined([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
                 metrics, predictions = score(kind.outputs(logits), task, threshold=record.metrics.get("threshold"))
                 name = f"student, distilled, {export}"
                 size = path.stat().st_size / 1e6

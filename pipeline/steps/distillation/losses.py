@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...harness.evaluation import per_word
 from ...harness.tasks import TaskType
 
 
@@ -47,11 +48,15 @@ class SoftTargetLoss(nn.Module):
         return self.temperature + (self.temperature_end - self.temperature) * min(max(progress, 0.0), 1.0)
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
-                hard_weight: torch.Tensor, *, progress: float = 0.0) -> torch.Tensor:
-        """teacher_logits is [batch, teachers, labels]: several teachers' soft targets are averaged."""
+                hard_weight: torch.Tensor, *, progress: float = 0.0,
+                word_starts: torch.Tensor | None = None) -> torch.Tensor:
+        """teacher_logits is [batch, teachers, labels] (a tagger's: [batch, teachers, words, labels]): several
+        teachers' soft targets are averaged. `word_starts`: where a tagger's words start among its pieces, so
+        that its soft targets are matched word by word, whatever each side's tokenizer made of the words."""
         loss = student_logits.new_zeros((), dtype=torch.float)
         if self.alpha_kd:
-            loss = loss + self.alpha_kd * self.kind.soft_loss(student_logits, teacher_logits,
+            soft_input = student_logits if word_starts is None else per_word(student_logits, word_starts)
+            loss = loss + self.alpha_kd * self.kind.soft_loss(soft_input, teacher_logits,
                                                               self.temperature_at(progress)).mean()
         if self.alpha_hard:
             hard = self.kind.hard_loss(student_logits, labels)

@@ -62,7 +62,7 @@ class DistillationObjective:
         inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
         out, student_qkv = self._run(model, inputs)
         loss = self.soft(out.logits, batch["teacher_logits"], batch["labels"], batch["hard_weight"],
-                         progress=progress)
+                         progress=progress, word_starts=batch.get("word_starts"))
         if not self.intermediate:
             return loss
         with torch.no_grad():

@@ -22,7 +22,8 @@ from ...harness.heads import FAMILY, new_classifier, readout
 from ...harness.hub import hub_reachable
 from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters, describe_model, load_model,
                                train_tokenizer)
-from ..recurrent import RecurrentClassifier
+from ...harness.tasks import task_type
+from ..recurrent import RecurrentClassifier, RecurrentTagger
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class StudentKind:
 def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    model = RecurrentClassifier(len(tokenizer), recipe.head["num_labels"], pad_token_id=tokenizer.pad_token_id,
-                                id2label=recipe.head["id2label"], problem_type=recipe.head["problem_type"])
+    network = RecurrentTagger if task_type(recipe.head.get("task_type")).reads_words else RecurrentClassifier
+    model = network(len(tokenizer), recipe.head["num_labels"], pad_token_id=tokenizer.pad_token_id,
+                    id2label=recipe.head["id2label"], problem_type=recipe.head.get("problem_type"))
     return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
                                                         vocab_size=len(tokenizer)))
 

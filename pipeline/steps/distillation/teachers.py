@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from accelerate import Accelerator
-from transformers import AutoConfig, DataCollatorWithPadding, PretrainedConfig
-from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
+from transformers import AutoConfig, PretrainedConfig
 
 from ...harness.config import flat_config
 from ...harness.data import DataSpec, Task, encode_rows
@@ -22,6 +21,7 @@ from ...harness.hub import hub_reachable
 from ...harness.models import PRESETS, LoadedModel, ModelSpec, load_model, weights_digest
 from ...harness.records import RunRecord, read_record
 from ...harness.runs import RECORD, RunOptions, model_dir
+from ...harness.tasks import TaskType, task_type
 from ...harness.training import TrainConfig
 
 
@@ -61,16 +61,17 @@ def plan_teacher(name: str, head: dict) -> TeacherPlan:
         return TeacherPlan(name, AutoConfig.from_pretrained(name), fine_tune=False)
     if (folder / RECORD).is_file() and read_record(folder).recipe == "pretrain":
         # A pretraining run is no classifier yet: fine-tuned on the task first, like a preset.
-        family = json.loads(config_file.read_text()).get("model_type")
-        if family not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
-            raise UsageError(f"teacher '{name}' is a {family} model, which has no sequence-classification head")
+        family, kind = json.loads(config_file.read_text()).get("model_type"), task_type(head.get("task_type"))
+        if family not in kind.families:
+            raise UsageError(f"teacher '{name}' is a {family} model, which has no {kind.head_name} head")
         return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=True)
     saved = json.loads(config_file.read_text())
     labels, label_names = list(saved.get("id2label", {}).values()), list(head["id2label"].values())
-    if labels != label_names or saved.get("problem_type", head["problem_type"]) != head["problem_type"]:
-        raise UsageError(f"teacher '{name}' predicts {labels} ({saved.get('problem_type', 'classes')}) but the "
-                         f"data's task is {label_names} ({head['problem_type']}); distil on the data the teacher "
-                         "was trained for")
+    problem = head.get("problem_type") or head["task_type"]
+    saved_problem = saved.get("problem_type") or saved.get("task_type") or problem
+    if labels != label_names or saved_problem != problem:
+        raise UsageError(f"teacher '{name}' predicts {labels} ({saved_problem}) but the data's task is "
+                         f"{label_names} ({problem}); distil on the data the teacher was trained for")
     return TeacherPlan(name, AutoConfig.from_pretrained(config_file.parent), fine_tune=False)
 
 
@@ -102,14 +103,15 @@ def obtain_teacher(plan: TeacherPlan, task: Task, *, data_spec: DataSpec, model_
     return Teacher(loaded, weights_digest(weights) if weights.is_dir() else plan.name, record, pretrained)
 
 
-def soft_targets(teacher: Teacher, rows, *, max_length: int, batch_size: int, accelerator: Accelerator,
-                 cache_dir: Path) -> np.ndarray:
-    """The teacher's logits for every row (`text`, maybe `text_pair`), computed once and cached on disk.
+def soft_targets(teacher: Teacher, rows, *, kind: TaskType, max_length: int, batch_size: int,
+                 accelerator: Accelerator, cache_dir: Path) -> np.ndarray:
+    """The teacher's logits for every row (`text`, maybe `text_pair`; a tagger's per word of `tokens`), computed
+    once and cached on disk.
 
     The key is the teacher's weights and the exact token ids, so new text or another teacher never
     hits a stale entry.
     """
-    encoded = encode_rows(rows, teacher.loaded.tokenizer, max_length)
+    encoded = encode_rows(rows, teacher.loaded.tokenizer, max_length, kind=kind)
     digest = hashlib.sha256(teacher.id.encode())
     digest.update(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in encoded["input_ids"]]).tobytes())
     digest.update(np.asarray([len(ids) for ids in encoded["input_ids"]], dtype=np.int64).tobytes())
@@ -119,7 +121,7 @@ def soft_targets(teacher: Teacher, rows, *, max_length: int, batch_size: int, ac
         return np.load(path, allow_pickle=False)
     accelerator.print(f"soft targets: the teacher labels {len(rows):,} rows")
     logits = predict_rows(teacher.loaded.model.to(accelerator.device), encoded.remove_columns("labels"),
-                          collate=DataCollatorWithPadding(teacher.loaded.tokenizer), batch_size=batch_size,
+                          collate=kind.collator(teacher.loaded.tokenizer), batch_size=batch_size,
                           accelerator=accelerator)
     if accelerator.is_main_process:
         path.parent.mkdir(parents=True, exist_ok=True)
