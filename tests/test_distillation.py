@@ -127,7 +127,7 @@ def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
     calls = []
     loaded.model.register_forward_hook(lambda *args: calls.append(1))
     accelerator = Accelerator(cpu=True)
-    first = soft_targets(Teacher(loaded, "t", None, None), rows, max_length=32, batch_size=2, accelerator=accelerator,
+    first = soft_targets(Teacher(loaded, "t", None, None), rows, kind=TASK_TYPES["single_label"], max_length=32, batch_size=2, accelerator=accelerator,
                          cache_dir=tmp_path)
     forwards = len(calls)
     assert forwards > 0 and first.shape == (3, 2)
@@ -135,10 +135,10 @@ def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
         alone = loaded.model(**loaded.tokenizer(texts[:1], return_tensors="pt")).logits[0].numpy()
     np.testing.assert_allclose(first[0], alone, rtol=1e-5, atol=1e-5)
     forwards = len(calls)
-    again = soft_targets(Teacher(loaded, "t", None, None), rows, max_length=32, batch_size=2,
+    again = soft_targets(Teacher(loaded, "t", None, None), rows, kind=TASK_TYPES["single_label"], max_length=32, batch_size=2,
                          accelerator=accelerator, cache_dir=tmp_path)
     assert len(calls) == forwards and np.array_equal(first, again)
-    soft_targets(Teacher(loaded, "another teacher", None, None), rows, max_length=32, batch_size=2,
+    soft_targets(Teacher(loaded, "another teacher", None, None), rows, kind=TASK_TYPES["single_label"], max_length=32, batch_size=2,
                  accelerator=accelerator, cache_dir=tmp_path)
     assert len(calls) > forwards
 

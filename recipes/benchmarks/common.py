@@ -60,3 +60,16 @@ def spread(values: list[float], digits: int = 4) -> str:
     """Mean ± sample standard deviation (the mean alone for one value)."""
     mean = statistics.mean(values)
     return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+
+
+def student_metrics(record: dict, model: str) -> dict:
+    """A distillation comparison row's full test metrics: the distilled run's own, its export's, or those of its
+    labels-only twin (the run of the same config with method 'hard-labels')."""
+    if model == "student, distilled":
+        return record["metrics"]
+    if model.startswith("student, distilled, "):
+        return record["exports"][model.removeprefix("student, distilled, ")]["metrics"]
+    folder = ROOT / record["run_dir"]
+    twin = next(p for p in folder.parent.glob("distill-bilstm-hard-labels-*")
+                if json.loads((p / "results.json").read_text())["config"] == {**record["config"], "method": "hard-labels"})
+    return json.loads((twin / "results.json").read_text())["metrics"]

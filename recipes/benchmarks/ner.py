@@ -20,12 +20,11 @@ never saw; the transfer set is 10,000 of the other 5,000 train sentences and 20,
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from recipes.benchmarks.common import ROOT, run  # noqa: E402
+from recipes.benchmarks.common import ROOT, run, student_metrics  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 # data: what names the rows (every model trains on them); the rest: each step's own options.
@@ -74,7 +73,7 @@ def report(name: str, window: dict, bilstm: dict, minilm: dict, distilled: dict)
     table = {entry["model"]: entry for entry in distilled["comparison"]}
     for model in STUDENTS:
         entry = table[model]
-        print(row(f"BiLSTM tagger, {model.removeprefix('student, ')} (distill.py)", _metrics(distilled, model), types,
+        print(row(f"BiLSTM tagger, {model.removeprefix('student, ')} (distill.py)", student_metrics(distilled, model), types,
                   parameters=entry["parameters"], speed=entry["samples_per_second"], size=entry["size_mb"],
                   versus=entry.get("versus_baseline")))
     speed = minilm["metrics"]["speed"]
@@ -84,18 +83,6 @@ def report(name: str, window: dict, bilstm: dict, minilm: dict, distilled: dict)
           f"{timing['batch_size']} ({timing['threads']} threads), where the teacher ran at "
           f"{table['teacher']['samples_per_second']:,.0f}. Transfer set: "
           + ", ".join(f"{count:,} from {source}" for source, count in distilled["transfer"].items()) + ".")
-
-
-def _metrics(record: dict, model: str) -> dict:
-    """A comparison row's full test metrics: the distilled run's own, its export's, or the labels-only run's."""
-    if model == "student, distilled":
-        return record["metrics"]
-    if model.startswith("student, distilled, "):
-        return record["exports"][model.removeprefix("student, distilled, ")]["metrics"]
-    folder = ROOT / record["run_dir"]
-    twin = next(p for p in folder.parent.glob("distill-bilstm-hard-labels-*")
-                if json.loads((p / "results.json").read_text())["config"] == {**record["config"], "method": "hard-labels"})
-    return json.loads((twin / "results.json").read_text())["metrics"]
 
 
 def main() -> None:

@@ -18,14 +18,13 @@ Every figure is read back from the runs' records; a teacher fine-tune finished u
 """
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pipeline.harness.tasks import TASK_TYPES  # noqa: E402
-from recipes.benchmarks.common import ROOT, run, spread  # noqa: E402
+from recipes.benchmarks.common import ROOT, run, spread, student_metrics  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 # data: what names the rows (the baseline trains on them too); distill: the distillation's own settings.
 SETS = {
@@ -71,7 +70,7 @@ def report(name: str, baseline: dict, records: list[dict], seeds: list[int]) -> 
         rows = [table[model] for table in tables if model in table]
         if not rows:
             continue
-        runs = [_metrics(record, model) for record in records]
+        runs = [student_metrics(record, model) for record in records]
         versus = [row["versus_baseline"] for row in rows if "versus_baseline" in row]
         p_values = ", ".join(f"{v['p_value']:.2g}" for v in versus)
         shown = f"{spread([v['difference'] for v in versus])} (p {p_values})" if versus else ""
@@ -82,18 +81,6 @@ def report(name: str, baseline: dict, records: list[dict], seeds: list[int]) -> 
     print(f"\nSpeed: {timing['threads']} threads, median of {timing['rounds']} interleaved rounds at batch "
           f"{timing['batch_size']} (the baseline: its own run, batch 64). Teacher run: {teacher_run.parent.name}/"
           f"{records[0]['teachers'][0]['run_id']}; the decision threshold of a multi-label run is tuned on validation.")
-
-
-def _metrics(record: dict, model: str) -> dict:
-    """A comparison row's full test metrics: the distilled run's own, its export's, or the labels-only run's."""
-    if model == "student, distilled":
-        return record["metrics"]
-    if model.startswith("student, distilled, "):
-        return record["exports"][model.removeprefix("student, distilled, ")]["metrics"]
-    folder = ROOT / record["run_dir"]
-    twin = next(p for p in folder.parent.glob("distill-bilstm-hard-labels-*")
-                if json.loads((p / "results.json").read_text())["config"] == {**record["config"], "method": "hard-labels"})
-    return json.loads((twin / "results.json").read_text())["metrics"]
 
 
 def main() -> None:
