@@ -99,8 +99,7 @@ def set_readout(config: PretrainedConfig, pooling: str | None, name: str) -> Non
     """Give `config` the read-out `pooling` names (heads.READOUTS); None keeps the one it was saved with."""
     if pooling is None:
         return
-    if classifier_class(config) is task_type(getattr(config, "task_type", None)).auto_model and \
-            task_type(getattr(config, "task_type", None)).auto_model is not AutoModelForSequenceClassification:
+    if task_type(getattr(config, "task_type", None)).reads_words:
         raise UsageError(f"--pooling picks how a text classifier reads one vector from '{name}'; a "
                          f"{config.task_type} model reads every word, so leave it out")
     if pooling not in offered(config.model_type):
