@@ -16,7 +16,7 @@ from .harness.models import load_tokenizer
 from .harness.records import RunRecord, read_record, record_task_type
 from .harness.runs import RECORD, model_dir
 from .harness.tasks import TaskType
-from .steps.elmo.model import ELMoClassifier
+from .steps.elmo.model import ELMoClassifier, ELMoTagger
 from .steps.export import EXPORTS, onnx_predictor
 from .steps.ngrams import FastTextClassifier
 from .steps.recurrent import RecurrentClassifier, RecurrentTagger
@@ -63,7 +63,7 @@ def _sklearn(folder: Path, max_length: int, kind: TaskType) -> Callable[[list[st
 MODEL_KINDS: dict[str, Callable[[Path, int, TaskType], Callable[[list[str]], np.ndarray]]] = {
     "transformers": _torch_kind(load_classifier),  # with the read-out its config names (harness/heads.py)
     **{kind.__name__: _torch_kind(kind.from_pretrained) for kind in (RecurrentClassifier, RecurrentTagger, FastTextClassifier,
-                                                                       ELMoClassifier)},
+                                                                       ELMoClassifier, ELMoTagger)},
     "sklearn": _sklearn,
     "word2vec": lambda folder, max_length, kind: _word2vec_step().VectorClassifier.load(folder).outputs,
 }

@@ -4,11 +4,13 @@
     accelerate launch recipes/elmo.py --mix uniform          # the paper's ablations: uniform, top
     accelerate launch recipes/elmo.py --encoder minilm       # the same mix over a frozen transformer's layers
     accelerate launch recipes/elmo.py --encoder outputs/pretrain-bilm-elmo-tiny-builtin-<hash>
+    accelerate launch recipes/elmo.py --encoder minilm --dataset ../shared/data/conll2003   # a tagger
 
 ELMo_k = gamma * sum_j s_j h_k,j: a softmax weight per layer and a scale are all the task learns of
 the language model, with a small BiLSTM on top. The parts that needed much text stay untouched, so
 their layers are computed once and read from disk every epoch. The lesson: features that read the
-whole sentence fix what bags of words get wrong on negation and contrast.
+whole sentence fix what bags of words get wrong on negation and contrast. Given words with a tag each, the
+BiLSTM reads a tag from every word's states, as the ELMo paper's named-entity tagger.
 """
 
 from pipeline.harness.config import parse_options, run_cli
@@ -29,7 +31,7 @@ def main() -> None:
     accelerator = make_accelerator(train_config)
 
     # 1. Data, and the frozen language model (the default biLM is pretrained first unless a run of it finished).
-    task = load_task(data_spec)
+    task = load_task(data_spec, tags_words=True)
     encoder = load_encoder(spec, options=options, accelerator=accelerator)
 
     # 2-4. Each layer's vectors computed once, a scalar mix and a BiLSTM trained over them, test, record.

@@ -154,7 +154,7 @@ def distilled(tmp_path_factory):
     args = [*TINY_DISTILL, "--output_dir", str(outputs)]
     result = launch("distill", args)
     assert result.returncode == 0, result.stderr[-3000:]
-    return outputs, args, result
+    return outputs, args, result, records(outputs)  # the runs it made: later tests add runs beside them
 
 
 def records(outputs):
@@ -162,8 +162,7 @@ def records(outputs):
 
 
 def test_end_to_end_distillation_records_the_honest_comparison(distilled):
-    outputs, _, result = distilled
-    found = records(outputs)
+    _, _, result, found = distilled
     assert set(found) == {"finetune", "hard-labels", "distill"}
     record = found["distill"]
     assert [row["model"] for row in record["comparison"]] == [
@@ -187,8 +186,7 @@ def test_end_to_end_distillation_records_the_honest_comparison(distilled):
 
 
 def test_exported_student_predicts_through_predict_py(distilled):
-    outputs, _, _ = distilled
-    run = records(outputs)["distill"]["run_dir"]
+    run = distilled[3]["distill"]["run_dir"]
     for export in ("onnx", "onnx-int8"):
         result = subprocess.run([sys.executable, str(ROOT / "recipes" / "predict.py"), run, "--export", export,
                                  "the plot was superb ."], capture_output=True, text=True, cwd=ROOT)
@@ -198,7 +196,7 @@ def test_exported_student_predicts_through_predict_py(distilled):
 
 
 def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
-    outputs, args, _ = distilled
+    outputs, args, _, _ = distilled
     # student-only flags must not change which teacher is found
     result = launch("distill", [*args, "--no_ablation", "--vocab_size", "500", "--learning_rate", "2e-3"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -207,8 +205,7 @@ def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
 
 
 def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path):
-    outputs, _, _ = distilled
-    teacher_run = records(outputs)["finetune"]["run_dir"]
+    teacher_run = distilled[3]["finetune"]["run_dir"]
     result = launch("distill", ["--teacher", teacher_run, "--student", "distil", "--epochs", "1",
                                 "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
                                 "--generated", "0", "--no_left_out", "--augment", "mask", "ngram", "--augment_copies", "1",
@@ -264,8 +261,7 @@ def test_bad_options_fail_before_the_teacher_trains(tmp_path, capsys, args, mess
 
 
 def test_bad_teacher_input(distilled, tmp_path, capsys):
-    outputs, _, _ = distilled
-    teacher_run = records(outputs)["finetune"]["run_dir"]
+    teacher_run = distilled[3]["finetune"]["run_dir"]
     other = tmp_path / "other"
     other.mkdir()
     (other / "train.csv").write_text("text,label\n" + "".join(f"row {i},{i % 3}\n" for i in range(30)))

@@ -142,6 +142,8 @@ BAD = [  # tried in-process and under accelerate launch by tests/test_bad_input.
     (["--encoder", "bert-tiny"], "untrained model"),
     (["--encoder", "outputs/nothing-here"], "is not a local folder"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+    (["--resume"], "--resume: nothing to resume: no unfinished run 'pretrain-bilm-"),  # the biLM never ran
+    (["--encoder", "minilm", "--resume"], "--resume: nothing to resume: no unfinished run 'elmo-minilm-"),
 ]
 
 
@@ -152,3 +154,27 @@ def test_two_processes_train_and_every_process_sees_the_whole_record(bilm, tmp_p
     (record,) = records(tmp_path, "elmo")
     assert record["device"]["processes"] == 2
     assert "learned mix" in result.stdout and len(record["mix"]["weights"]) == 3
+
+
+def test_a_bilm_tagger_reads_each_word_as_one_token(bilm, tmp_path):
+    """Over the biLM each tagged word is one token with its characters: the tagger trains on cached layers and
+    tags raw text (encoder included) the way it tagged the test sentences."""
+    from pipeline.harness.data import DataSpec, load_task
+    from pipeline.harness.tasks import TASK_TYPES
+    from pipeline.predictor import load_predictor
+
+    out = tmp_path / "out"
+    small = ["--task_type", "token_classification", "--max_train_samples", "240", "--max_eval_samples", "40"]
+    assert run_recipe("elmo", [*small, "--encoder", str(bilm), "--epochs", "2", "--batch_size", "16",
+                               "--hidden_size", "32", "--learning_rate", "5e-3", "--output_dir", str(out)]) == 0
+    (record,) = records(out, "elmo")
+    assert record["model"]["class"] == "ELMoTagger" and record["mix"]["layers"][0] == "tokens (char CNN)"
+    kind, run = TASK_TYPES["token_classification"], Path(record["run_dir"])
+    written = [line.split("\t")[1] for line in (run / "test_predictions.tsv").read_text().splitlines()[1:]]
+    task = load_task(DataSpec(task_type="token_classification", max_eval_samples=40), tags_words=True)
+    predictor = load_predictor(run)
+    tagged = [kind.format(row, predictor.label_names)
+              for row in kind.decide(predictor.outputs(task.splits["test"]["text"]), 0.5)]
+    assert [len(t.split()) for t in tagged] == [len(words) for words in task.splits["test"]["tokens"]]
+    assert sum(a == b for w, t in zip(written, tagged) for a, b in zip(w.split(), t.split())) >= 0.97 * sum(
+        len(w.split()) for w in written)

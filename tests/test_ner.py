@@ -171,6 +171,27 @@ def test_bilstm_tagger_trains_and_loads_for_prediction(tmp_path):
     assert np.allclose(outputs[0].sum(-1), 1.0, atol=1e-5)
 
 
+def test_elmo_tagger_mixes_frozen_layers_and_tags_raw_text(tmp_path):
+    """ELMo's setup for named entities: a scalar mix of frozen MiniLM's layers under a BiLSTM tagger, trained on
+    cached layers, compared with the window tagger, and tagging raw text through the predictor as it tagged the
+    test sentences."""
+    out = tmp_path / "out"
+    assert run_recipe("elmo", [*SMALL, "--encoder", "minilm", "--epochs", "3", "--learning_rate", "5e-3",
+                               "--hidden_size", "64", "--output_dir", str(out)]) == 0
+    run = finished(out)
+    record = json.loads((run / "results.json").read_text())
+    assert record["model"]["class"] == "ELMoTagger" and record["metrics"]["f1"] > 0.5
+    assert len(record["mix"]["weights"]) == 7 and record["versus_baseline"]["baseline"].startswith("word-window")
+    assert record["versus_baseline"]["test"] == "paired bootstrap"
+    written = [line.split("\t")[1] for line in (run / "test_predictions.tsv").read_text().splitlines()[1:21]]
+    texts = load_task(DataSpec(task_type="token_classification", max_eval_samples=150),
+                      tags_words=True).splits["test"]["text"][:20]
+    predictor = load_predictor(run)
+    tagged = [KIND.format(row, predictor.label_names) for row in KIND.decide(predictor.outputs(texts), 0.5)]
+    same = np.mean([a == b for w, t in zip(written, tagged) for a, b in zip(w.split(), t.split())])
+    assert same >= 0.97  # the cache keeps layers in float16, the predictor runs the encoder in float32
+
+
 @pytest.fixture(scope="module")
 def tagger(tmp_path_factory) -> Path:
     """MiniLM fine-tuned to tag the built-in sentences (300 of them, 2 short epochs)."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import evaluate
 import numpy as np
-from scipy.stats import binomtest
+
+if TYPE_CHECKING:
+    import evaluate
 
 METRICS = Path(__file__).parent / "evaluation" / "metrics"
 BOOTSTRAP_SAMPLES = 1000  # for intervals
@@ -22,6 +23,8 @@ TEST_SAMPLES = 10_000  # for paired tests: the smallest p a test can give is 1 /
 @lru_cache(maxsize=None)
 def load_metric(name: str, config_name: str | None = None) -> evaluate.EvaluationModule:
     """A metric module shipped inside the package (evaluation/metrics/<name>), loaded offline."""
+    import evaluate  # here, not at import: it loads transformers' pipelines, seconds a bad option should not wait
+
     return evaluate.load(str(METRICS / name), config_name)
 
 
@@ -77,6 +80,8 @@ def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict:
     """Exact McNemar test: do two classifiers differ on the same sentences? (binomial test on discordant pairs)."""
     a_only = int((a_correct & ~b_correct).sum())
     b_only = int((~a_correct & b_correct).sum())
+    from scipy.stats import binomtest
+
     p_value = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
     return {"test": "exact McNemar", "difference": float(a_correct.mean() - b_correct.mean()),
             "a_only": a_only, "b_only": b_only, "p_value": float(p_value)}

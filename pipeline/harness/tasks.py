@@ -20,8 +20,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from datasets import ClassLabel, DatasetDict, Features, List, Value
-from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier, SGDRegressor
-from sklearn.multiclass import OneVsRestClassifier
 from seqeval.scheme import IOB2, Entities
 from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification,
                           DataCollatorForTokenClassification, DataCollatorWithPadding)
@@ -299,7 +297,11 @@ class SingleLabel(TaskType):
 
     def linear_model(self, classifier, regularization, seed):
         if classifier == "sgd":
+            from sklearn.linear_model import SGDClassifier
+
             return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(C=regularization, max_iter=2000, random_state=seed)
 
 
@@ -421,6 +423,8 @@ class MultiLabel(TaskType):
             logits.float() / temperature, targets, reduction="none").mean(-1)
 
     def linear_model(self, classifier, regularization, seed):
+        from sklearn.multiclass import OneVsRestClassifier
+
         return OneVsRestClassifier(SingleLabel().linear_model(classifier, regularization, seed))
 
     def tune_threshold(self, outputs, references):
@@ -514,7 +518,11 @@ class Regression(TaskType):
 
     def linear_model(self, classifier, regularization, seed):
         if classifier == "sgd":
+            from sklearn.linear_model import SGDRegressor
+
             return SGDRegressor(alpha=1e-5, max_iter=50, random_state=seed)
+        from sklearn.linear_model import Ridge
+
         return Ridge(alpha=1.0 / regularization, random_state=seed)
 
     def linear_outputs(self, model, features):
@@ -546,6 +554,17 @@ class WordCollator:
         for key in rows[0].keys() - self.inputs - {"word_starts"}:
             batch[key] = torch.tensor([row[key] for row in rows])
         return batch
+
+
+def padded_words(rows: list[dict], length: int) -> dict[str, torch.Tensor]:
+    """Tagged rows' `labels` padded with -100 (what the loss skips) and `word_starts` with 0, on the right, to
+    `length` tokens: for collators that pad inputs their own way (the ELMo step's biLM and cached layers)."""
+    batch = {column: torch.full((len(rows), length), pad, dtype=torch.long)
+             for column, pad in (("labels", -100), ("word_starts", 0))}
+    for column, padded in batch.items():
+        for i, row in enumerate(rows):
+            padded[i, :len(row[column])] = torch.as_tensor(row[column])
+    return batch
 
 
 def word_starts(encoding, rows: int) -> list[list[int]]:

@@ -192,12 +192,16 @@ class Validation:
 
 def task_validation(task: Task) -> Validation:
     """The task type's validation scores (accuracy, macro F1, MCC; Jaccard and F1s; Pearson, Spearman, MSE),
-    its main metric picking the best epoch."""
+    its main metric picking the best epoch. With --tune_threshold each epoch is judged at the threshold tuned
+    on its own outputs, as the test will be: at a fixed 0.5 an early multi-label model predicts no label at
+    all, every epoch ties at the same figure and the first is kept."""
     kind = task.task_type
 
     def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
-        predictions = kind.decide(kind.outputs(predict(model, loader, accelerator)), task.threshold)
-        return kind.validation_scores(predictions, kind.encoded_references(loader.dataset))
+        outputs, references = kind.outputs(predict(model, loader, accelerator)), kind.encoded_references(loader.dataset)
+        threshold = kind.tune_threshold(outputs, references) if task.source.get("tune_threshold") else None
+        return {**kind.validation_scores(kind.decide(outputs, task.threshold if threshold is None else threshold),
+                                         references), **({"threshold": threshold} if threshold is not None else {})}
 
     return Validation(scores, kind.main_metric)
 

@@ -121,6 +121,13 @@ def build_linear(config: NgramConfig, seed: int, kind: TaskType) -> Pipeline:
     return Pipeline([("vectorizer", vectorizer), ("classifier", classifier)])
 
 
+def describe_defaults(config: NgramConfig, kind: TaskType) -> str:
+    """What build_linear fits with `config`, in a few words (the baseline other steps compare with)."""
+    if kind.reads_words:
+        return f"word-window features (±{config.window} words), logistic regression"
+    return f"{config.features} {config.ngram_min}-{config.ngram_max}-grams ({config.analyzer}), linear model"
+
+
 def describe_linear(pipeline: Pipeline, *, name: str) -> dict:
     """What the run record keeps of a fitted pipeline; its parameters are the coefficients and intercepts
     (what the model learned), its `class` the predictor's key for a skops pipeline."""

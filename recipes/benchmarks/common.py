@@ -21,7 +21,7 @@ def run(recipe: str, args: list[str], output_dir: str) -> dict:
     print(f"[{(time.time() - START) / 60:5.1f} min] $ python recipes/{recipe}.py {' '.join(args)}", flush=True)
     output = subprocess.run([sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *args, "--output_dir", output_dir],
                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    run_dir = [line for line in output.splitlines() if line.startswith(output_dir)][-1]
+    run_dir = [line.split()[0] for line in output.splitlines() if line.startswith(output_dir)][-1]  # the run's line
     return json.loads((ROOT / run_dir / "results.json").read_text())
 
 
@@ -45,7 +45,9 @@ def finished(recipe: str, args: list[str], output_dir: Path) -> dict | None:
         recorded = recorded if isinstance(recorded, list) else [recorded]
         return [str(v) for v in recorded] == wanted or [_number(v) for v in recorded] == [_number(v) for v in wanted]
 
-    matches = [r for r in records if r["recipe"] == recipe and all(same(r["config"].get(k), v) for k, v in given.items())]
+    # A distillation writes its labels-only twin as a run of the same recipe: it is not the distillation's result.
+    matches = [r for r in records if r["recipe"] == recipe and all(same(r["config"].get(k), v) for k, v in given.items())
+               and r["config"].get("method") != "hard-labels"]
     return max(matches, key=lambda r: r["created"]) if matches else None
 
 

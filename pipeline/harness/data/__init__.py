@@ -45,7 +45,7 @@ def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
         check_given(kind, feature, label, words=words)
     if kind.reads_words and not tags_words:
         raise UsageError(f"'{name}' has a tag per word (token classification), and this recipe classifies whole "
-                         "texts; tag words with recipes/finetune.py")
+                         "texts; tag words with recipes/finetune.py, bow.py, rnn.py, elmo.py or distill.py")
     check_applies(spec, kind)
     labels = kind.read(splits, label, spec, words=text if words else None)
     splits, label_names, mapping = labels.splits, labels.names, labels.mapping

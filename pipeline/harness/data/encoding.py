@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ def encode_rows(rows: Dataset, tokenizer, max_length: int, *, kind=None, all_pie
     (default: one label per text) tokenizes them: rows of words also get `word_starts`."""
     kind = kind or TASK_TYPES["single_label"]
     keep = {*tokenizer.model_input_names, "label", "word_starts"}
-    key = Hasher.hash([rows._fingerprint, ENCODING_CODE, kind.name, tokenizer, max_length, all_pieces])
+    # A tokenizer this project defines (the biLM's words-and-characters inputs) keys the cache by its code too.
+    own = b"" if isinstance(tokenizer, PreTrainedTokenizerBase) else Path(inspect.getfile(type(tokenizer))).read_bytes()
+    key = Hasher.hash([rows._fingerprint, ENCODING_CODE, own, kind.name, tokenizer, max_length, all_pieces])
     encoded = rows.map(lambda batch: kind.tokenize(batch, tokenizer, max_length, all_pieces=all_pieces),
                        batched=True, new_fingerprint=key)
     return encoded.remove_columns([c for c in encoded.column_names if c not in keep]).rename_column("label", "labels")

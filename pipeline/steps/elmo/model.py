@@ -10,10 +10,11 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from ...harness.heads import head_loss
 from ...harness.models import describe_model
+from ...harness.tasks import task_type
 from ..pretraining.bilm import BiLMConfig, BiLMInputs
 from .mix import ScalarMix
 
@@ -76,6 +77,17 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
 
     def forward(self, features: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **inputs) -> SequenceClassifierOutput:
+        output, attention_mask, _ = self.states(features, attention_mask, inputs)
+        real = attention_mask.bool().unsqueeze(-1)
+        pooled = output.masked_fill(~real, torch.finfo(output.dtype).min).max(dim=1).values
+        logits = self.head(self.dropout(pooled))
+        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
+
+    def states(self, features: torch.Tensor | None, attention_mask: torch.Tensor | None,
+               inputs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The BiLSTM's states over the mixed layers, real tokens first, their mask, and the order that put them
+        first (None when the layers came from the cache, which keeps real tokens only)."""
+        order = None
         if features is None:
             features = stacked_layers(self.encoder, {**inputs, "attention_mask": attention_mask})
             if attention_mask is not None:  # real tokens first, whichever side the encoder pads
@@ -89,19 +101,36 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
         packed = nn.utils.rnn.pack_padded_sequence(mixed, lengths, batch_first=True, enforce_sorted=False)
         output, _ = self.lstm(packed)
         output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=mixed.shape[1])
-        real = attention_mask.bool().unsqueeze(-1)
-        pooled = output.masked_fill(~real, torch.finfo(output.dtype).min).max(dim=1).values
-        logits = self.head(self.dropout(pooled))
-        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
+        return output, attention_mask, order
+
+
+class ELMoTagger(ELMoClassifier):
+    """The same mix and BiLSTM reading a tag from every token's states: the setup of the ELMo paper's NER result
+    (Peters et al. 2018, sec. 5; without its CRF). Labels of -100 (pieces after a word's first, special tokens,
+    padding) are left out of the loss."""
+
+    def forward(self, features: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **inputs) -> TokenClassifierOutput:
+        output, _, order = self.states(features, attention_mask, inputs)
+        logits = self.head(self.dropout(output))
+        if order is not None:  # back to the tokens' own places, where labels and word starts are
+            logits = torch.empty_like(logits).scatter_(1, order[:, :, None].expand_as(logits), logits)
+        loss = None
+        if labels is not None:  # summed over tagged tokens and divided by their count: a batch with none gives 0
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
+                                               reduction="sum") / (labels != -100).sum().clamp(min=1)
+        return TokenClassifierOutput(loss=loss, logits=logits)
 
 
 def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, dropout: float,
                      head: dict) -> tuple[ELMoClassifier, dict]:
-    """The classifier around a loaded frozen encoder with the task's head (`Task.head()`), and its model info
+    """The classifier (a tagger, for a task that tags words) around a loaded frozen encoder with the task's head
+    (`Task.head()`), and its model info
     (frozen and trained parameters apart)."""
-    model = ELMoClassifier(encoder.model.config.to_dict(), head["num_labels"], mix=mix, layer_norm=layer_norm,
-                           hidden_size=hidden_size, dropout=dropout, id2label=head["id2label"],
-                           problem_type=head["problem_type"])
+    network = ELMoTagger if task_type(head["task_type"]).reads_words else ELMoClassifier
+    model = network(encoder.model.config.to_dict(), head["num_labels"], mix=mix, layer_norm=layer_norm,
+                    hidden_size=hidden_size, dropout=dropout, id2label=head["id2label"],
+                    problem_type=head.get("problem_type"))
     model.encoder.load_state_dict(encoder.model.state_dict())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     info = describe_model(model, name=f"{encoder.info['encoder']}, {mix} mix", family="elmo",

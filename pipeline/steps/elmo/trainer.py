@@ -17,7 +17,7 @@ from ...harness.reports import mix_weights_plot
 from ...harness.runs import Run, RunOptions, read_predictions
 from ...harness.stages import Stage, run_stage
 from ...harness.training import TrainConfig
-from ..ngrams import NgramConfig, build_linear
+from ..ngrams import NgramConfig, build_linear, describe_defaults
 from .features import ElmoSpec, Encoder, FeatureCollator, cached_features, feature_cache
 from .model import build_classifier, mix_summary
 
@@ -47,11 +47,11 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
         mix_weights_plot(record, run.dir / MIX_PLOT)
 
     def body(run: Run, resume: bool) -> RunRecord:
-        data, collate = encoder.encode(task, spec.max_length), encoder.collator()
+        data, collate = encoder.encode(task, spec.max_length), encoder.collator(task.task_type)
         if cache:
             start = time.perf_counter()
-            data = cached_features(encoder, data, root=cache, batch_size=train_config.eval_batch_size,
-                                   accelerator=accelerator)
+            data = cached_features(encoder, data, kind=task.task_type, root=cache,
+                                   batch_size=train_config.eval_batch_size, accelerator=accelerator)
             timings["seconds"] = time.perf_counter() - start  # computing the layers, or reading them back
             collate = FeatureCollator()
         return train_and_record(run, LoadedModel(model, model.text_inputs(encoder.tokenizer), info), task, data,
@@ -61,18 +61,21 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
 
     stage = Stage(f"ELMo: {spec.mix} mix of {info['encoder']}'s frozen layers, BiLSTM on top", "elmo",
                   [info["encoder"], spec.mix, task.name], config)
-    return run_stage(stage, body, options=options, accelerator=accelerator, reuse=False)
+    # --resume continues this run; with nothing to continue it is refused, unless the biLM it reads was pretrained
+    # (or continued) just now, when this run has never started.
+    return run_stage(stage, body, options=options, accelerator=accelerator, reuse=False,
+                     only_stage=not encoder.pretrained_now)
 
 
 def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> dict:
-    """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF
-    1-2-grams, the task type's linear model), its main metric per phenomenon, and the task type's paired test
-    (exact McNemar for classes, a paired bootstrap otherwise)."""
-    kind = task.task_type
-    baseline = build_linear(NgramConfig(), seed, kind)
-    baseline.fit(joined_texts(task.splits["train"]), kind.references(task.splits["train"]["label"]))
+    """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF 1-2-grams
+    and the task type's linear model; to tag words, its window features), its main metric per phenomenon, and
+    the task type's paired test (exact McNemar for classes, a paired bootstrap otherwise)."""
+    kind, defaults = task.task_type, NgramConfig()
+    baseline = build_linear(defaults, seed, kind)
+    baseline.fit(*kind.linear_inputs(joined_texts(task.splits["train"]), task.splits["train"]["label"]))
     metrics, guesses = score_model(lambda split: texts_outputs(lambda texts: kind.linear_outputs(baseline, texts),
                                                                 task, split), task, seed=seed)
-    return {"baseline": "TF-IDF 1-2-grams, linear model (recipes/bow.py defaults)", "metric": kind.main_metric,
+    return {"baseline": f"{describe_defaults(defaults, kind)} (recipes/bow.py defaults)", "metric": kind.main_metric,
             kind.main_metric: metrics[kind.main_metric], "per_phenomenon": metrics.get("per_phenomenon", {}),
             **kind.paired_test(predictions, guesses, kind.references(task.splits["test"]["label"]), seed=seed)}

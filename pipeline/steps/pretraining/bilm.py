@@ -19,6 +19,8 @@ from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedMode
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
 
+from ...harness.tasks import padded_words
+
 warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
 
 # Characters as ELMo encodes them: 256 UTF-8 bytes, then begin/end of sentence, begin/end of word and
@@ -231,21 +233,55 @@ class BiLMCollator:
         batch = {"input_ids": input_ids, "attention_mask": mask,
                  "char_ids": char_ids([r["words"] for r in rows], length, self.chars,
                                       bos=self.tokenizer.bos_token, eos=self.tokenizer.eos_token)}
-        if "labels" in rows[0]:
+        if "word_starts" in rows[0]:  # a tagger's: a value per token
+            batch.update(padded_words(rows, length))
+        elif "labels" in rows[0]:
             batch["labels"] = torch.tensor([r["labels"] for r in rows])
         return batch
 
 
+class WordBatch(dict):
+    """Encoded rows of words that say which word each token is, as a fast tokenizer's encodings do (word_ids)."""
+
+    def __init__(self, data: dict, word_ids: list[list[int | None]]):
+        super().__init__(data)
+        self.ids = word_ids
+
+    def word_ids(self, row: int) -> list[int | None]:
+        return self.ids[row]
+
+
 class BiLMInputs:
-    """texts -> a biLM batch, called like a tokenizer (so evaluation and prediction treat it as one)."""
+    """texts -> a biLM batch, called like a tokenizer (so evaluation and prediction treat it as one); a tagger's
+    rows of words (`is_split_into_words`) are split into the tokens pretraining read, and the result says which
+    word each token is of."""
+
+    model_input_names = ["input_ids", "words"]
 
     def __init__(self, tokenizer, max_characters_per_token: int):
         self.tokenizer = tokenizer
         self.collate = BiLMCollator(tokenizer, max_characters_per_token)
 
-    def __call__(self, texts: list[str], *, max_length: int = 512, **_) -> dict[str, torch.Tensor]:
-        rows = word_inputs(self.tokenizer, list(texts), max_length)
-        return self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+    def __call__(self, texts: list, *, is_split_into_words: bool = False, padding: bool = False,
+                 max_length: int = 512, **_) -> dict:
+        if not is_split_into_words:
+            rows = word_inputs(self.tokenizer, list(texts), max_length)
+            return self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+        backend, special = self.tokenizer.backend_tokenizer, self.tokenizer
+        rows, word_ids = {"input_ids": [], "words": []}, []
+        for sentence in texts:  # each word split as pretraining split text ('U.S.' -> 'u . s .'), its number on each piece
+            pieces = [(piece, number) for number, word in enumerate(sentence)
+                      for piece, _ in backend.pre_tokenizer.pre_tokenize_str(backend.normalizer.normalize_str(word))]
+            pieces = pieces[:max_length - 2]
+            words = [special.bos_token, *(piece for piece, _ in pieces), special.eos_token]
+            rows["words"].append(words)
+            rows["input_ids"].append(self.tokenizer.convert_tokens_to_ids(words))
+            word_ids.append([None, *(number for _, number in pieces), None])
+        if not padding:
+            return WordBatch(rows, word_ids)
+        batch = self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+        width = batch["input_ids"].shape[1]
+        return WordBatch(batch, [ids + [None] * (width - len(ids)) for ids in word_ids])
 
     def save_pretrained(self, folder) -> None:
         self.tokenizer.save_pretrained(folder)
