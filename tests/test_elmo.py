@@ -156,9 +156,9 @@ def test_two_processes_train_and_every_process_sees_the_whole_record(bilm, tmp_p
     assert "learned mix" in result.stdout and len(record["mix"]["weights"]) == 3
 
 
-def test_a_bilm_tagger_reads_each_word_as_one_token(bilm, tmp_path):
-    """Over the biLM each tagged word is one token with its characters: the tagger trains on cached layers and
-    tags raw text (encoder included) the way it tagged the test sentences."""
+def test_a_bilm_tagger_reads_each_word_on_its_first_token(bilm, tmp_path):
+    """Over the biLM each tagged word is split as pretraining split text and its tag read on its first token: the
+    tagger trains on cached layers and tags raw text (encoder included) the way it tagged the test sentences."""
     from pipeline.harness.data import DataSpec, load_task
     from pipeline.harness.tasks import TASK_TYPES
     from pipeline.predictor import load_predictor
