@@ -38,6 +38,16 @@ def head_loss(logits: torch.Tensor, labels: torch.Tensor | None, config) -> torc
     return ForSequenceClassificationLoss(labels, logits, config)
 
 
+def token_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+    """Cross-entropy over the tagged tokens of the taggers this project defines: labels of -100 (pieces after a
+    word's first, special tokens, padding) are left out; summed and divided by their count, so a batch with none
+    gives 0, not NaN."""
+    if labels is None:
+        return None
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
+                                             reduction="sum") / (labels != -100).sum().clamp(min=1)
+
+
 def masked_mean(states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
     """The mean over each sequence's real tokens: padding, on either side, changes nothing."""
     if attention_mask is None:

@@ -8,7 +8,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
-from ..harness.heads import head_loss
+from ..harness.heads import head_loss, token_loss
 
 
 def embeddings_from_vectors(tokenizer, vectors) -> tuple[torch.Tensor, float]:
@@ -87,9 +87,7 @@ class RecurrentTagger(RecurrentClassifier):
                 labels: torch.Tensor | None = None, **_) -> TokenClassifierOutput:
         hidden, _ = self.states(input_ids, attention_mask)
         logits = self.head(hidden)
-        loss = None if labels is None else nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(),
-                                                                       ignore_index=-100)
-        return TokenClassifierOutput(loss=loss, logits=logits)
+        return TokenClassifierOutput(loss=token_loss(logits, labels), logits=logits)
 
 
 def _reorder(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
-from ...harness.heads import head_loss
+from ...harness.heads import head_loss, token_loss
 from ...harness.models import describe_model
 from ...harness.tasks import task_type
 from ..pretraining.bilm import BiLMConfig, BiLMInputs
@@ -115,11 +115,7 @@ class ELMoTagger(ELMoClassifier):
         logits = self.head(self.dropout(output))
         if order is not None:  # back to the tokens' own places, where labels and word starts are
             logits = torch.empty_like(logits).scatter_(1, order[:, :, None].expand_as(logits), logits)
-        loss = None
-        if labels is not None:  # summed over tagged tokens and divided by their count: a batch with none gives 0
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
-                                               reduction="sum") / (labels != -100).sum().clamp(min=1)
-        return TokenClassifierOutput(loss=loss, logits=logits)
+        return TokenClassifierOutput(loss=token_loss(logits, labels), logits=logits)
 
 
 def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, dropout: float,
