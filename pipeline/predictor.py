@@ -18,7 +18,7 @@ from .harness.runs import RECORD, model_dir
 from .harness.tasks import TaskType
 from .steps.elmo.model import ELMoClassifier, ELMoTagger
 from .steps.export import EXPORTS, onnx_predictor
-from .steps.ngrams import FastTextClassifier
+from .steps.fasttext import FastTextClassifier
 from .steps.recurrent import RecurrentClassifier, RecurrentTagger
 
 

@@ -20,7 +20,8 @@ from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.evaluation import evaluate_texts
 from pipeline.harness.finetuning import train_and_record
 from pipeline.harness.models import LoadedModel, describe_model, train_tokenizer
-from pipeline.steps.ngrams import FastTextClassifier, NgramConfig, build_linear, describe_linear
+from pipeline.steps.fasttext import FastTextClassifier, FastTextConfig
+from pipeline.steps.ngrams import NgramConfig, build_linear, describe_linear
 from pipeline.harness.records import build_record, finish_run
 from pipeline.harness.runs import RunOptions, start_run
 from pipeline.harness.reports import markdown_table, result_rows
@@ -46,9 +47,8 @@ def main() -> None:
         # 2a. fastText: word + hashed bigram embeddings, averaged, one linear layer; trained on the harness loop.
         tokenizer = train_tokenizer("wordlevel", train_texts, 50_000, "fasttext")
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
-        head = task.head()
-        model = FastTextClassifier(len(tokenizer), head["num_labels"], embedding_dim=ngram.embedding_dim,
-                                   buckets=ngram.buckets, id2label=head["id2label"], problem_type=head["problem_type"])
+        model = FastTextClassifier(FastTextConfig(vocab_size=len(tokenizer), embedding_dim=ngram.embedding_dim,
+                                                  buckets=ngram.buckets, **task.head()))
         info = describe_model(model, name="fasttext", family="fasttext")
         encoded = encode(task, tokenizer, 512)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)

@@ -19,7 +19,7 @@ from pipeline.harness.errors import UsageError
 from pipeline.harness.finetuning import train_and_record
 from pipeline.harness.models import LoadedModel, describe_model, train_tokenizer
 from pipeline.harness.runs import RunOptions, start_run
-from pipeline.steps.recurrent import RecurrentClassifier, RecurrentTagger, embeddings_from_vectors
+from pipeline.steps.recurrent import RecurrentClassifier, RecurrentConfig, RecurrentTagger, embeddings_from_vectors
 from pipeline.harness.reports import markdown_table, result_rows
 from pipeline.harness.training import TrainConfig, make_accelerator
 from pipeline.steps.word2vec import load_vectors
@@ -57,13 +57,11 @@ def main() -> None:
     vectors, coverage = None, None
     if rnn.vectors:
         vectors = load_vectors(rnn.vectors)
-    head = task.head()
     network = RecurrentTagger if task.task_type.reads_words else RecurrentClassifier
-    model = network(len(tokenizer), head["num_labels"],
-                                embedding_dim=vectors.vector_size if vectors else rnn.embedding_dim,
-                                hidden_size=rnn.hidden_size, num_layers=rnn.num_layers, cell=rnn.cell,
-                                bidirectional=rnn.bidirectional, pad_token_id=tokenizer.pad_token_id,
-                                id2label=head["id2label"], problem_type=head.get("problem_type"))
+    model = network(RecurrentConfig(
+        vocab_size=len(tokenizer), embedding_dim=vectors.vector_size if vectors else rnn.embedding_dim,
+        hidden_size=rnn.hidden_size, num_layers=rnn.num_layers, cell=rnn.cell, bidirectional=rnn.bidirectional,
+        pad_token_id=tokenizer.pad_token_id, **task.head()))
     if vectors is not None:
         weight, coverage = embeddings_from_vectors(tokenizer, vectors)
         model.embedding.weight.data.copy_(weight)

@@ -86,3 +86,21 @@ def start(recipe: str, args: list[str]) -> subprocess.Popen:
     command, env = _launch_command(recipe, args, 1)
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                             start_new_session=True)
+
+
+def assert_served_by_transformers(run: str | Path, texts: list[str], capsys) -> None:
+    """transformers' own pipeline loads the run's model folder (the package registers its classes) and gives
+    each text the label and probabilities `recipes/predict.py --json` prints."""
+    import json
+
+    import pipeline  # noqa: F401  (registration)
+    from transformers import pipeline as hf_pipeline
+
+    served = hf_pipeline("text-classification", model=str(Path(run) / "model"), top_k=None)(texts)
+    capsys.readouterr()
+    assert run_recipe("predict", [str(run), "--json", *texts]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(printed) == len(texts)
+    for ours, theirs in zip(printed, served):
+        assert theirs[0]["label"] == ours["label"]
+        assert {d["label"]: d["score"] for d in theirs} == pytest.approx(ours["probabilities"], abs=1e-5)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from datasets import Dataset
 
-from conftest import ROOT, launch, run_recipe, start
+from conftest import ROOT, assert_served_by_transformers, launch, run_recipe, start
 from safetensors.torch import load_file
 from pipeline.harness.tasks import TASK_TYPES, head_for
 from pipeline.steps.distillation.losses import HiddenStateLoss, RelationLoss, SoftTargetLoss, matched_layers
@@ -193,6 +193,15 @@ def test_exported_student_predicts_through_predict_py(distilled):
         assert result.returncode == 0, result.stderr[-2000:]
         label, probability, text = result.stdout.strip().split("\t")
         assert label in LABELS["id2label"].values() and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
+
+
+def test_the_distilled_student_loads_in_transformers_pipeline_as_predict_py_reads_it(distilled, capsys):
+    record = distilled[3]["distill"]
+    assert_served_by_transformers(record["run_dir"], ["the plot was superb .", "a dull , lifeless film ."], capsys)
+    card = (Path(record["run_dir"]) / "model" / "README.md").read_text()
+    title = next(line for line in card.splitlines() if line.startswith("# "))
+    assert record["run_id"] in title and "bilstm" in title
+    assert "import onnxruntime" in card and record["exports"]["onnx-int8"]["path"] in card
 
 
 def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):

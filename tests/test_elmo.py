@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModel
 
-from conftest import crashed_copy, launch, run_recipe
+from conftest import assert_served_by_transformers, crashed_copy, launch, run_recipe
 from pipeline.steps.elmo.mix import ScalarMix
 
 SMALL_BILM = ["--objective", "bilm", "--corpus_size", "600", "--held_out", "60", "--batch_size", "16",
@@ -94,11 +94,13 @@ def test_cached_layers_give_the_logits_the_encoder_gives(elmo_runs):
     torch.testing.assert_close(cached, direct, rtol=0, atol=2e-2)
 
 
-def test_predict_classifies_raw_text_with_an_elmo_run(elmo_runs, capsys):
+def test_predict_and_transformers_pipeline_classify_raw_text_with_an_elmo_run(elmo_runs, capsys):
+    """The biLM reads each word's characters: the run's saved tokenizer gives them to transformers' pipeline."""
     run = next(r for r in records(elmo_runs, "elmo") if r["config"]["mix"] == "learned")["run_dir"]
     assert run_recipe("predict", [run, "the plot was not bad at all ."], capsys) == 0
     out = capsys.readouterr().out
     assert "positive" in out or "negative" in out
+    assert_served_by_transformers(run, ["the plot was not bad at all .", "an unforgettablyy dull film ."], capsys)
 
 
 def test_the_leaderboard_and_parameter_report_show_elmo_runs(elmo_runs, tmp_path, capsys):

@@ -169,6 +169,14 @@ def test_bilstm_tagger_trains_and_loads_for_prediction(tmp_path):
     outputs = load_predictor(run).outputs([SENTENCE, "the plot was dull ."])
     assert outputs.shape[:2] == (2, 12) and np.isnan(outputs[1, 5:]).all()
     assert np.allclose(outputs[0].sum(-1), 1.0, atol=1e-5)
+    # transformers' own token-classification pipeline loads the run and finds the spans the predictor finds.
+    from transformers import pipeline as hf_pipeline
+
+    served = hf_pipeline("token-classification", model=str(run / "model"), aggregation_strategy="first")(SENTENCE)
+    ours = load_predictor(run).readable([SENTENCE])[0][0]["entities"]
+    assert ours and [(e["entity_group"], e["start"], e["end"]) for e in served] == [
+        (e["entity_group"], e["start"], e["end"]) for e in ours]
+    assert [float(e["score"]) for e in served] == pytest.approx([e["score"] for e in ours], abs=1e-5)
 
 
 def test_elmo_tagger_mixes_frozen_layers_and_tags_raw_text(tmp_path):
@@ -176,7 +184,7 @@ def test_elmo_tagger_mixes_frozen_layers_and_tags_raw_text(tmp_path):
     cached layers, compared with the window tagger, and tagging raw text through the predictor as it tagged the
     test sentences."""
     out = tmp_path / "out"
-    assert run_recipe("elmo", [*SMALL, "--encoder", "minilm", "--epochs", "3", "--learning_rate", "5e-3",
+    assert run_recipe("elmo", [*SMALL, "--encoder", "minilm", "--epochs", "5", "--learning_rate", "5e-3",
                                "--hidden_size", "64", "--output_dir", str(out)]) == 0
     run = finished(out)
     record = json.loads((run / "results.json").read_text())

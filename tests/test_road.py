@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, launch, run_recipe
+from conftest import ROOT, assert_served_by_transformers, launch, run_recipe
 from pipeline.harness.data import DataSpec, joined_texts, load_task
 from pipeline.predictor import load_predictor
 from pipeline.steps.word2vec import load_sklearn
@@ -69,7 +69,7 @@ def test_tfidf_ngrams(road):
     assert_predictions_survive_reload(record)
 
 
-def test_fasttext_on_the_harness_loop(road):
+def test_fasttext_on_the_harness_loop(road, capsys):
     out = road / "fasttext"
     result = launch("bow", ["--features", "fasttext", "--epochs", "2", "--learning_rate", "0.05", "--buckets", "2000",
                             *SMALL, "--output_dir", str(out)])
@@ -77,6 +77,7 @@ def test_fasttext_on_the_harness_loop(road):
     record = only_record(out)
     assert record["model"]["family"] == "fasttext" and len(record["validation"]["history"]) == 2
     assert_predictions_survive_reload(record)
+    assert_served_by_transformers(record["run_dir"], ["the plot was superb .", "a dull film ."], capsys)
 
 
 @pytest.fixture(scope="module")

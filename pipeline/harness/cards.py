@@ -29,7 +29,7 @@ CARD = """---
 {{ card_data }}
 ---
 
-# {{ model_name }}
+# {{ title }}
 
 A `{{ family }}` {{ description }} ({{ parameters }} parameters) trained by the `{{ recipe }}` recipe
 of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
@@ -49,12 +49,34 @@ of nlp-road on the data set `{{ dataset }}` (fingerprint `{{ fingerprint }}`).
 {% endfor %}{% endif %}
 ## Use
 
+{% if not_in_pipeline %}Not through transformers' `pipeline`: {{ not_in_pipeline }}.
+{% else %}With transformers (importing nlp-road registers the model classes it defines with the Auto classes; no
+remote code runs):
+
 ```python
+import pipeline as nlp_road  # noqa: F401
 from transformers import pipeline
 model = pipeline("{{ pipeline_task }}", model="{{ path }}")
 model("the plot was not bad at all ."{{ options }})
 ```
+{% endif %}
+With nlp-road's predictor (the run's own decision threshold and label names; `--json` for machine-readable lines):
 
+```bash
+python recipes/predict.py {{ run_dir }} "the plot was not bad at all ."
+```
+{% for export in exports %}
+With onnxruntime (`{{ export.name }}`, {{ "%.1f" | format(export.size_mb) }} MB, {{ export.metric }} {{ "%.4f" | format(export.score) }} on the test split):
+
+```python
+import onnxruntime
+from transformers import AutoTokenizer
+tokenizer = AutoTokenizer.from_pretrained("{{ path }}")
+session = onnxruntime.InferenceSession("{{ export.path }}")
+inputs = tokenizer(["the plot was not bad at all ."], return_tensors="np")
+logits = session.run(None, {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"]})[0]
+```
+{% endfor %}
 ## Training
 
 Seed {{ seed }}, config hash `{{ config_hash }}`; the full config and environment are in `../results.json`.
@@ -78,7 +100,10 @@ def model_card(record: RunRecord) -> ModelCard:
     return ModelCard.from_template(
         data, template_str=CARD, family=record.model.get("family"), parameters=f"{record.parameters:,}",
         description=kind.description, main=kind.metrics[name], options=kind.pipeline_options,
-        pipeline_task=kind.pipeline_task,
+        pipeline_task=kind.pipeline_task, title=f"{record.run_id}: {record.model.get('name')} for {record.task['name']}",
+        not_in_pipeline=record.model.get("not_in_pipeline"), run_dir=str(record.run_dir),
+        exports=[{"name": name, "path": export["path"], "size_mb": export["size_mb"], "metric": export["metric"],
+                  "score": export[export["metric"]]} for name, export in record.extra.get("exports", {}).items()],
         recipe=record.recipe, dataset=record.task["name"], fingerprint=record.task["fingerprint"],
         metrics=rows, phenomena=[(k, f"{v:.4f}") for k, v in metrics.get("per_phenomenon", {}).items()],
         path=str(model_dir(record.run_dir)), seed=record.seed, config_hash=record.config_hash)

@@ -127,6 +127,9 @@ def load_model(spec: ModelSpec, head: dict, train_texts: list[str] | None = None
                        parameters=count_parameters(loaded.model))
     if readout(loaded.model.config) != FAMILY:
         loaded.info["pooling"] = readout(loaded.model.config)
+        loaded.info["not_in_pipeline"] = (
+            f"its classifier reads the {loaded.info['pooling']} of the token states, and the Auto class would build "
+            f"transformers' own {loaded.info['family']} classifier, which reads one position instead")
     return loaded
 
 

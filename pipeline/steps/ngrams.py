@@ -1,5 +1,5 @@
-"""The first step of the road: bags of words and n-grams, as linear models and as a fastText-style network;
-to tag words, the classic window tagger (a linear model over one-hot features of a word and its neighbours).
+"""The first step of the road: bags of words and n-grams as linear models (the fastText-style network is in
+fasttext.py); to tag words, the classic window tagger (a linear model over one-hot features of a word and its neighbours).
 
 A bag of words forgets word order; n-grams keep a little of it. On the built-in data set the
 difference shows in the negation and contrast rows.
@@ -10,17 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from huggingface_hub import PyTorchModelHubMixin
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
-from torch import nn
-from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..harness.errors import UsageError, check_options
-from ..harness.heads import head_loss
 from ..harness.tasks import TaskType
 
 FEATURES = ("binary", "count", "tfidf", "fasttext")
@@ -140,30 +135,3 @@ def linear_parameters(model) -> int:
     """Coefficients and intercepts of a fitted linear model (of each one-vs-rest model, for label sets)."""
     models = getattr(model, "estimators_", [model])
     return int(sum(np.size(m.coef_) + np.size(m.intercept_) for m in models if hasattr(m, "coef_")))
-
-
-class FastTextClassifier(nn.Module, PyTorchModelHubMixin):
-    """Joulin et al. 2017: word and hashed-bigram embeddings, averaged, then one linear layer.
-
-    Takes the same input_ids/attention_mask as every model of the harness; bigram ids are
-    hashed from consecutive word ids inside forward, so any word-level tokenizer feeds it.
-    """
-
-    def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 64, buckets: int = 20_000,
-                 id2label: dict | None = None, problem_type: str = "single_label_classification"):
-        super().__init__()
-        self.config = {"model_type": "fasttext", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
-        self.vocab_size, self.buckets = vocab_size, buckets
-        self.embedding = nn.EmbeddingBag(vocab_size + buckets, embedding_dim, mode="sum")
-        self.output = nn.Linear(embedding_dim, num_labels)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
-        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        bigrams = self.vocab_size + (input_ids[:, :-1] * 1_000_003 + input_ids[:, 1:]) % self.buckets
-        ids = torch.cat([input_ids, bigrams], dim=1)
-        weights = torch.cat([mask, mask[:, :-1] * mask[:, 1:]], dim=1).float()
-        summed = self.embedding(ids, per_sample_weights=weights)
-        logits = self.output(summed / weights.sum(1, keepdim=True).clamp(min=1.0))
-        return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)

@@ -4,8 +4,9 @@ tagger (a tag read from each word's states, as Lample et al. 2016 without the CR
 from __future__ import annotations
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
+from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification,
+                          PretrainedConfig, PreTrainedModel)
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from ..harness.heads import head_loss, token_loss
@@ -21,34 +22,53 @@ def embeddings_from_vectors(tokenizer, vectors) -> tuple[torch.Tensor, float]:
     return weight, len(found) / max(len(vocab), 1)
 
 
-class RecurrentClassifier(nn.Module, PyTorchModelHubMixin):
+class RecurrentConfig(PretrainedConfig):
+    """The recurrent network's sizes; the task's head (num_labels, id2label, problem_type) as any transformers config."""
+
+    model_type = "nlp-road-rnn"
+
+    def __init__(self, *, vocab_size: int = 20_000, embedding_dim: int = 300, hidden_size: int = 300,
+                 num_layers: int = 1, cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.1,
+                 pad_token_id: int = 0, **kwargs):
+        self.vocab_size, self.embedding_dim, self.hidden_size = vocab_size, embedding_dim, hidden_size
+        self.num_layers, self.cell, self.bidirectional, self.dropout = num_layers, cell, bidirectional, dropout
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+class RecurrentPreTrainedModel(PreTrainedModel):
+    config_class = RecurrentConfig
+    base_model_prefix = "rnn"
+    main_input_name = "input_ids"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if hasattr(module, "reset_parameters") and module is not self:
+            module.reset_parameters()
+
+
+class RecurrentClassifier(RecurrentPreTrainedModel):
     """Embedding -> (bi)LSTM/GRU -> final states of both directions -> ReLU layer -> classes.
 
-    The forward signature matches a transformers classifier (input_ids, attention_mask, labels),
-    so the harness trains, evaluates and distils it unchanged; save_pretrained/from_pretrained come
-    from huggingface_hub's mixin. Each direction is its own one-way RNN and the backward one reads
-    every sequence reversed within its length: the same result as packed sequences on right-padded
+    A transformers model (its config registered with the Auto classes when `pipeline` is imported), so
+    the harness trains, evaluates and distils it as any classifier, and `AutoModelForSequenceClassification`
+    or `transformers.pipeline` load a saved run. Each direction is its own one-way RNN and the backward one
+    reads every sequence reversed within its length: the same result as packed sequences on right-padded
     batches, in operations that export to ONNX.
     """
 
-    def __init__(self, vocab_size: int, num_labels: int, *, embedding_dim: int = 300, hidden_size: int = 300,
-                 num_layers: int = 1, cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.1,
-                 pad_token_id: int = 0, id2label: dict | None = None,
-                 problem_type: str = "single_label_classification"):
-        super().__init__()
-        self.config = {"model_type": f"{'bi' if bidirectional else ''}{cell}", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_token_id)
-        rnn = nn.LSTM if cell == "lstm" else nn.GRU
-        directions = 2 if bidirectional else 1
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        directions = 2 if config.bidirectional else 1
         self.layers = nn.ModuleList(
-            nn.ModuleList(rnn(embedding_dim if layer == 0 else hidden_size * directions, hidden_size, batch_first=True)
-                          for _ in range(directions))
-            for layer in range(num_layers))
-        self.dropout = nn.Dropout(dropout)
-        width = hidden_size * directions
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, width), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(width, num_labels))
+            nn.ModuleList(rnn(config.embedding_dim if layer == 0 else config.hidden_size * directions,
+                              config.hidden_size, batch_first=True) for _ in range(directions))
+            for layer in range(config.num_layers))
+        self.dropout = nn.Dropout(config.dropout)
+        width = config.hidden_size * directions
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(width, width), nn.ReLU(),
+                                  nn.Dropout(config.dropout), nn.Linear(width, config.num_labels))
+        self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
@@ -92,3 +112,8 @@ class RecurrentTagger(RecurrentClassifier):
 
 def _reorder(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return sequence.gather(1, index.unsqueeze(-1).expand(-1, -1, sequence.shape[-1]))
+
+
+AutoConfig.register(RecurrentConfig.model_type, RecurrentConfig)
+AutoModelForSequenceClassification.register(RecurrentConfig, RecurrentClassifier)
+AutoModelForTokenClassification.register(RecurrentConfig, RecurrentTagger)

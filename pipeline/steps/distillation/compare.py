@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -74,3 +75,66 @@ def comparison_rows(rows: list[dict], *, labels: np.ndarray, kind: TaskType, spe
             entry["versus_baseline"] = kind.paired_test(row["predictions"], base["predictions"], labels)
         table.append(entry)
     return table
+
+
+def pareto_front(table: list[dict]) -> list[dict]:
+    """The rows no other row beats on both counts (faster at batch 1 and at least as good), fastest first."""
+    front, best = [], -np.inf
+    for row in sorted(table, key=lambda r: -r["samples_per_second_batch1"]):
+        if row["score"] > best:
+            front.append(row)
+            best = row["score"]
+    return front
+
+
+def fastest_near_teacher(table: list[dict], *, within: float = 0.01) -> str:
+    """One line: the fastest row at batch 1 whose main metric is within `within` (one point) of the teacher's."""
+    teacher = table[0]
+    near = [row for row in table if row["score"] >= teacher["score"] - within]
+    best = max(near, key=lambda row: row["samples_per_second_batch1"])
+    lead = f"{teacher['metric']} {teacher['score']:.4f}"
+    if best is teacher:
+        closest = max(table[1:], key=lambda row: row["score"], default=None)
+        return (f"no student is within one point of the teacher ({lead})"
+                + (f"; the closest: {closest['model']}, {closest['score']:.4f}" if closest else ""))
+    return (f"fastest within one point of the teacher ({lead}): {best['model']}, {best['score']:.4f}, "
+            f"{1000 / best['samples_per_second_batch1']:.2f} ms per sentence at batch 1 "
+            f"({best['speedup_batch1']:.1f}x the teacher's speed), "
+            + (f"{best['size_mb']:.1f} MB" if best.get("size_mb") else "size unknown"))
+
+
+def plot_students(table: list[dict], path: Path) -> Path:
+    """students.png: each row's main metric with its 95% interval against milliseconds per sentence at batch 1
+    (log scale), the marker's area by megabytes on disk, and the Pareto front joined."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 5.2))
+    sizes = [row.get("size_mb") or 1.0 for row in table]
+    largest = max(sizes)
+    for row, size, color in zip(table, sizes, plt.cm.tab10.colors):
+        ms, (low, high) = 1000 / row["samples_per_second_batch1"], row["ci95"]
+        ax.errorbar(ms, row["score"], yerr=[[row["score"] - low], [high - row["score"]]], fmt="none",
+                    ecolor=color, capsize=3, zorder=1)
+        ax.scatter(ms, row["score"], s=40 + 500 * (size / largest) ** 0.5, color=color, alpha=0.6, edgecolor="black",
+                   zorder=2, label=f"{row['model']} ({size:.1f} MB)")
+    front = pareto_front(table)
+    ax.plot([1000 / r["samples_per_second_batch1"] for r in front], [r["score"] for r in front], "k--", lw=1,
+            label="Pareto front", zorder=3)
+    timing = table[0]["timing"]
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.set_xlabel(f"milliseconds per sentence at batch 1 (log scale; {timing['threads']} threads, median of "
+                  f"{timing['rounds']} interleaved rounds)")
+    ax.set_ylabel(f"test {table[0]['metric']} (95% interval)")
+    ax.set_title("Teacher, students and exports: quality against latency; marker area by size")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=0.5, borderaxespad=0)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -13,6 +13,7 @@ from accelerate import Accelerator
 from datasets import Dataset, concatenate_datasets
 
 from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts, load_texts
+from ...harness.cards import model_card
 from ...harness.errors import UsageError
 from ...harness.evaluation import evaluate_test, joined, model_predictor, score
 from ...harness.finetuning import train_and_record
@@ -298,6 +299,7 @@ class Distiller:
                 metric = kind.main_metric
                 exports[export] = {"path": str(path), "size_mb": size, "metric": metric, metric: metrics[metric],
                                    "change": metrics[metric] - record.metrics[metric], "metrics": metrics}
+            model_card(record).save(folder / "README.md")  # now with how to run each export
         speed = interleaved_speed(predictors, texts)
         baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
         table = comparison_rows(rows, labels=labels, kind=kind, speed=speed, baseline=baseline)

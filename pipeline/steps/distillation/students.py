@@ -23,7 +23,7 @@ from ...harness.hub import hub_reachable
 from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters, describe_model, load_model,
                                train_tokenizer)
 from ...harness.tasks import task_type
-from ..recurrent import RecurrentClassifier, RecurrentTagger
+from ..recurrent import RecurrentClassifier, RecurrentConfig, RecurrentTagger
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
     network = RecurrentTagger if task_type(recipe.head.get("task_type")).reads_words else RecurrentClassifier
-    model = network(len(tokenizer), recipe.head["num_labels"], pad_token_id=tokenizer.pad_token_id,
-                    id2label=recipe.head["id2label"], problem_type=recipe.head.get("problem_type"))
+    model = network(RecurrentConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **recipe.head))
     return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
                                                         vocab_size=len(tokenizer)))
 

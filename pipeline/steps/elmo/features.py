@@ -29,7 +29,7 @@ from ...harness.models import CACHE, PRESETS, load_tokenizer, resolve_name, weig
 from ...harness.records import finished_record, read_record
 from ...harness.runs import RECORD, RunOptions
 from ...harness.tasks import TaskType, padded_words
-from ..pretraining.bilm import BiLMCollator, BiLMConfig, BiLMInputs, word_inputs
+from ..pretraining.bilm import BiLMCollator, BiLMConfig, BiLMTokenizer, word_inputs
 from ..pretraining.pretrainer import PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain, pretraining_stage
 from .mix import MIXES
 from .model import stacked_layers
@@ -81,14 +81,10 @@ class Encoder:
         """Every split as the encoder's inputs and `labels` (a tagger's also `word_starts`); the biLM's tokens
         are words, so a tagged word is one token of it."""
         if not self.is_bilm or task.task_type.reads_words:
-            return encode(task, self.text_inputs(), max_length)
+            return encode(task, self.tokenizer, max_length)
         return DatasetDict({split: Dataset.from_dict({**word_inputs(self.tokenizer, joined_texts(rows), max_length),
                                                       "labels": rows["label"]})
                             for split, rows in task.splits.items()})
-
-    def text_inputs(self):
-        """What turns texts (or a tagger's words) into the encoder's inputs."""
-        return BiLMInputs(self.tokenizer, self.model.config.max_characters_per_token) if self.is_bilm else self.tokenizer
 
     def collator(self, kind: TaskType):
         if self.is_bilm:
@@ -121,7 +117,9 @@ def load_encoder(spec: ElmoSpec, *, options: RunOptions, accelerator: Accelerato
     run = read_record(Path(path).parent) if local and (Path(path).parent / RECORD).is_file() else None
     info = {"encoder": run.model["name"] if run else name, "encoder_source": str(path),
             "encoder_family": model.config.model_type, "encoder_run": run.run_id if run else None}
-    return Encoder(model, load_tokenizer(path), info, weights_digest(Path(path)) if local else path,
+    tokenizer = (BiLMTokenizer.from_pretrained(path, max_characters_per_token=model.config.max_characters_per_token)
+                 if isinstance(model.config, BiLMConfig) else load_tokenizer(path))
+    return Encoder(model, tokenizer, info, weights_digest(Path(path)) if local else path,
                    pretrained_now=pretrained_now)
 
 

@@ -7,15 +7,15 @@ and read the layers from the disk cache instead (pipeline/elmo/features.py), sin
 from __future__ import annotations
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
-from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers import (AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification,
+                          PretrainedConfig, PreTrainedModel)
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from ...harness.heads import head_loss, token_loss
 from ...harness.models import describe_model
 from ...harness.tasks import task_type
-from ..pretraining.bilm import BiLMConfig, BiLMInputs
+from ..pretraining.bilm import BiLMConfig, BiLMTokenizer
 from .mix import ScalarMix
 
 
@@ -26,36 +26,54 @@ def stacked_layers(encoder: PreTrainedModel, inputs: dict) -> torch.Tensor:
     return torch.stack(states, dim=2)
 
 
-class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
-    """Frozen encoder -> ScalarMix -> dropout -> BiLSTM -> max over tokens -> ReLU layer -> classes.
+class ELMoConfig(PretrainedConfig):
+    """The frozen encoder's config (`config.to_dict()`: a biLM or any transformers model), the mix and the BiLSTM;
+    the task's head as any transformers config.
 
     Args:
-        encoder_config: the frozen model's config (`config.to_dict()`): a biLM or any transformers model.
-        num_labels: classes of the task.
         mix: ``learned``, ``uniform`` or ``top`` (see ScalarMix).
         layer_norm: normalise each layer before mixing.
         hidden_size: BiLSTM state width per direction.
         dropout: on the mixed representation and before the classifier.
-
-    forward takes either `features` (cached layers, (batch, tokens, layers, width)) or the encoder's
-    own inputs (input_ids, attention_mask, and char_ids for the biLM or token_type_ids for BERT).
     """
 
-    def __init__(self, encoder_config: dict, num_labels: int, *, mix: str = "learned", layer_norm: bool = False,
-                 hidden_size: int = 128, dropout: float = 0.5, id2label: dict | None = None,
-                 problem_type: str = "single_label_classification"):
-        super().__init__()
-        config = dict(encoder_config)
-        self.encoder = AutoModel.from_config(AutoConfig.for_model(config.pop("model_type"), **config))
+    model_type = "nlp-road-elmo"
+
+    def __init__(self, *, encoder_config: dict | None = None, mix: str = "learned", layer_norm: bool = False,
+                 hidden_size: int = 128, dropout: float = 0.5, **kwargs):
+        self.encoder_config, self.mix, self.layer_norm = encoder_config or {}, mix, layer_norm
+        self.hidden_size, self.dropout = hidden_size, dropout
+        super().__init__(**kwargs)
+
+
+class ELMoClassifier(PreTrainedModel):
+    """Frozen encoder -> ScalarMix -> dropout -> BiLSTM -> max over tokens -> ReLU layer -> classes.
+
+    forward takes either `features` (cached layers, (batch, tokens, layers, width)) or the encoder's
+    own inputs (input_ids, attention_mask, and char_ids for the biLM or token_type_ids for BERT), so
+    `transformers.pipeline` serves a saved run from raw text (the biLM's tokenizer adds the characters).
+    """
+
+    config_class = ELMoConfig
+    base_model_prefix = "elmo"
+    main_input_name = "input_ids"
+
+    def __init__(self, config: ELMoConfig):
+        super().__init__(config)
+        encoder = dict(config.encoder_config)
+        self.encoder = AutoModel.from_config(AutoConfig.for_model(encoder.pop("model_type"), **encoder))
         self.encoder.requires_grad_(False)
-        self.config = {"model_type": "elmo", "num_labels": num_labels,
-                       "id2label": id2label or {i: str(i) for i in range(num_labels)}, "problem_type": problem_type}
         layers, width = self.encoder_layers()
-        self.mix = ScalarMix(layers, mode=mix, layer_norm=layer_norm)
-        self.dropout = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(width, hidden_size, batch_first=True, bidirectional=True)
-        self.head = nn.Sequential(nn.Linear(2 * hidden_size, hidden_size), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden_size, num_labels))
+        self.mix = ScalarMix(layers, mode=config.mix, layer_norm=config.layer_norm)
+        self.dropout = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(width, config.hidden_size, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Linear(2 * config.hidden_size, config.hidden_size), nn.ReLU(),
+                                  nn.Dropout(config.dropout), nn.Linear(config.hidden_size, config.num_labels))
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if module in (self.lstm, *self.head) and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
 
     def encoder_layers(self) -> tuple[int, int]:
         """How many layers the encoder gives, and their width."""
@@ -65,9 +83,10 @@ class ELMoClassifier(nn.Module, PyTorchModelHubMixin):
         return config.num_hidden_layers + 1, config.hidden_size
 
     def text_inputs(self, tokenizer):
-        """What turns texts into this model's inputs: the biLM also needs each word's characters."""
-        if isinstance(self.encoder.config, BiLMConfig):
-            return BiLMInputs(tokenizer, self.encoder.config.max_characters_per_token)
+        """What turns texts into this model's inputs: over the biLM, its tokenizer that also gives each word's
+        characters (runs saved before BiLMTokenizer hold the plain word tokenizer)."""
+        if isinstance(self.encoder.config, BiLMConfig) and not isinstance(tokenizer, BiLMTokenizer):
+            return BiLMTokenizer.of(tokenizer, self.encoder.config.max_characters_per_token)
         return tokenizer
 
     def train(self, mode: bool = True) -> "ELMoClassifier":
@@ -124,9 +143,8 @@ def build_classifier(encoder, *, mix: str, layer_norm: bool, hidden_size: int, d
     (`Task.head()`), and its model info
     (frozen and trained parameters apart)."""
     network = ELMoTagger if task_type(head["task_type"]).reads_words else ELMoClassifier
-    model = network(encoder.model.config.to_dict(), head["num_labels"], mix=mix, layer_norm=layer_norm,
-                    hidden_size=hidden_size, dropout=dropout, id2label=head["id2label"],
-                    problem_type=head.get("problem_type"))
+    model = network(ELMoConfig(encoder_config=encoder.model.config.to_dict(), mix=mix, layer_norm=layer_norm,
+                               hidden_size=hidden_size, dropout=dropout, **head))
     model.encoder.load_state_dict(encoder.model.state_dict())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     info = describe_model(model, name=f"{encoder.info['encoder']}, {mix} mix", family="elmo",
@@ -147,3 +165,8 @@ def mix_summary(model: ELMoClassifier) -> dict:
     """What the task learned about the layers: s_j and gamma, for the run record and its plot."""
     return {"mode": model.mix.mode, "layers": layer_names(model),
             "weights": [round(float(w), 6) for w in model.mix.weights().detach()], "gamma": model.mix.gamma.item()}
+
+
+AutoConfig.register(ELMoConfig.model_type, ELMoConfig)
+AutoModelForSequenceClassification.register(ELMoConfig, ELMoClassifier)
+AutoModelForTokenClassification.register(ELMoConfig, ELMoTagger)

@@ -54,7 +54,7 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
                                    batch_size=train_config.eval_batch_size, accelerator=accelerator)
             timings["seconds"] = time.perf_counter() - start  # computing the layers, or reading them back
             collate = FeatureCollator()
-        return train_and_record(run, LoadedModel(model, model.text_inputs(encoder.tokenizer), info), task, data,
+        return train_and_record(run, LoadedModel(model, encoder.tokenizer, info), task, data,
                                 train_config=train_config, accelerator=accelerator, resume=resume,
                                 max_length=spec.max_length, recipe="elmo", method="elmo", collate=collate,
                                 finish=add_mix)

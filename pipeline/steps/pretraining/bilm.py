@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import (AutoConfig, AutoModel, AutoTokenizer, BatchEncoding, PretrainedConfig, PreTrainedModel,
+                          PreTrainedTokenizerFast)
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
 
@@ -251,41 +252,60 @@ class WordBatch(dict):
         return self.ids[row]
 
 
-class BiLMInputs:
-    """texts -> a biLM batch, called like a tokenizer (so evaluation and prediction treat it as one); a tagger's
-    rows of words (`is_split_into_words`) are split into the tokens pretraining read, and the result says which
-    word each token is of."""
+class BiLMTokenizer(PreTrainedTokenizerFast):
+    """The biLM's word tokenizer called as the biLM reads text: word ids between <S> and </S>, and each word's
+    characters (`char_ids`, for the character CNN). A tagger's rows of words (`is_split_into_words`) are split
+    into the tokens pretraining read, and the result says which word each token is of. An ELMo run saves it
+    (its tokenizer_config names this class), so after `import pipeline` AutoTokenizer and `transformers.pipeline`
+    feed a saved run raw text."""
 
-    model_input_names = ["input_ids", "words"]
+    model_input_names = ["input_ids", "words"]  # the columns an encoded data set keeps (the collator reads words)
 
-    def __init__(self, tokenizer, max_characters_per_token: int):
-        self.tokenizer = tokenizer
-        self.collate = BiLMCollator(tokenizer, max_characters_per_token)
+    # No __init__ of its own: transformers then loads the saved tokenizer.json whole (pre-tokenizer and all), and
+    # keeps the extra option in init_kwargs, which save_pretrained writes to tokenizer_config.json.
+    @property
+    def max_characters_per_token(self) -> int:
+        return self.init_kwargs["max_characters_per_token"]
 
-    def __call__(self, texts: list, *, is_split_into_words: bool = False, padding: bool = False,
-                 max_length: int = 512, **_) -> dict:
+    @classmethod
+    def of(cls, tokenizer, max_characters_per_token: int) -> "BiLMTokenizer":
+        """A biLM run's word tokenizer (saved before this class, or by pretraining) as this class."""
+        return cls(tokenizer_object=tokenizer.backend_tokenizer, max_characters_per_token=max_characters_per_token,
+                   bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token, pad_token=tokenizer.pad_token,
+                   unk_token=tokenizer.unk_token)
+
+    def __call__(self, text, *, is_split_into_words: bool = False, padding: bool = False, max_length: int | None = None,
+                 return_offsets_mapping: bool = False, return_special_tokens_mask: bool = False, **_) -> dict:
+        collate, max_length = BiLMCollator(self, self.max_characters_per_token), max_length or 512
         if not is_split_into_words:
-            rows = word_inputs(self.tokenizer, list(texts), max_length)
-            return self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
-        backend, special = self.tokenizer.backend_tokenizer, self.tokenizer
+            texts = [text] if isinstance(text, str) else list(text)
+            rows = word_inputs(self, texts, max_length)
+            batch = collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+            if return_offsets_mapping or return_special_tokens_mask:  # what the token-classification pipeline reads
+                width = batch["input_ids"].shape[1]
+                spans = [[(0, 0), *self.backend_tokenizer.encode(t, add_special_tokens=False).offsets[:max_length - 2],
+                          (0, 0)] for t in texts]
+                batch["offset_mapping"] = torch.tensor([row + [(0, 0)] * (width - len(row)) for row in spans])
+                batch["special_tokens_mask"] = torch.tensor([[0 if 0 < j < len(row) - 1 else 1 for j in range(width)]
+                                                             for row in spans])
+            return BatchEncoding(batch)
+        backend = self.backend_tokenizer
         rows, word_ids = {"input_ids": [], "words": []}, []
-        for sentence in texts:  # each word split as pretraining split text ('U.S.' -> 'u . s .'), its number on each piece
+        for sentence in text:  # each word split as pretraining split text ('U.S.' -> 'u . s .'), its number on each piece
             pieces = [(piece, number) for number, word in enumerate(sentence)
                       for piece, _ in backend.pre_tokenizer.pre_tokenize_str(backend.normalizer.normalize_str(word))]
             pieces = pieces[:max_length - 2]
-            words = [special.bos_token, *(piece for piece, _ in pieces), special.eos_token]
+            words = [self.bos_token, *(piece for piece, _ in pieces), self.eos_token]
             rows["words"].append(words)
-            rows["input_ids"].append(self.tokenizer.convert_tokens_to_ids(words))
+            rows["input_ids"].append(self.convert_tokens_to_ids(words))
             word_ids.append([None, *(number for _, number in pieces), None])
         if not padding:
             return WordBatch(rows, word_ids)
-        batch = self.collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
+        batch = collate([{"input_ids": i, "words": w} for i, w in zip(rows["input_ids"], rows["words"])])
         width = batch["input_ids"].shape[1]
         return WordBatch(batch, [ids + [None] * (width - len(ids)) for ids in word_ids])
-
-    def save_pretrained(self, folder) -> None:
-        self.tokenizer.save_pretrained(folder)
 
 
 AutoConfig.register(BiLMConfig.model_type, BiLMConfig)
 AutoModel.register(BiLMConfig, BiLM)
+AutoTokenizer.register(BiLMConfig, tokenizer_class=BiLMTokenizer)
