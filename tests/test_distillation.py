@@ -20,7 +20,7 @@ from pipeline.steps.distillation.losses import HiddenStateLoss, RelationLoss, So
 from pipeline.steps.distillation.students import check_student, extract_student, parse_layer_map
 from pipeline.steps.distillation.teachers import Teacher, soft_targets
 from pipeline.harness.errors import UsageError
-from pipeline.harness.models import ModelSpec, load_model
+from pipeline.harness.models import ModelSpec, count_parameters, load_model
 
 SINGLE = TASK_TYPES["single_label"]
 LABELS = head_for(["negative", "positive"], SINGLE)
@@ -111,6 +111,47 @@ def test_extracted_student_copies_the_chosen_teacher_layers(minilm):
         torch.testing.assert_close(s, t, rtol=1e-4, atol=1e-4)
 
 
+def test_a_pruned_student_keeps_the_rows_its_text_uses_and_reads_that_text_as_before(minilm, tmp_path):
+    """Vocabulary pruning: the task's text tokenizes to the same tokens (renumbered), the student gives the same
+    logits, an unseen word spells out from single characters, and a teacher reading the student's batches for the
+    hidden-state and relation losses gets its own ids back."""
+    from transformers import AutoTokenizer
+
+    from pipeline.steps.distillation.objective import DistillationObjective, teacher_ids
+    from pipeline.steps.distillation.pruning import prune_vocabulary
+
+    texts = ["the plot was not dull , but the acting was superb .", "a lifeless , tedious film", "superb !"]
+    whole = extract_student(minilm.model, [0, 2, 4]).eval()
+    pruned = copy.deepcopy(whole)
+    tokenizer, index = prune_vocabulary(pruned, minilm.tokenizer, texts)
+    # The texts' few dozen tokens, the specials, and some 2,000 single characters (with and without '##').
+    assert len(tokenizer) < 2_100 and pruned.get_input_embeddings().weight.shape[0] == len(tokenizer)
+    assert count_parameters(pruned) < count_parameters(whole) - 10_000_000
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    for text in texts:
+        ids = reloaded(text)["input_ids"]
+        assert index[ids].tolist() == minilm.tokenizer(text)["input_ids"]
+    with torch.no_grad():
+        before = whole(**minilm.tokenizer(texts, padding=True, return_tensors="pt")).logits
+        after = pruned(**tokenizer(texts, padding=True, return_tensors="pt")).logits
+    torch.testing.assert_close(after, before, rtol=0, atol=1e-5)
+    assert tokenizer.unk_token not in tokenizer.tokenize("zyzzyva")  # spelt out, not lost
+    assert torch.equal(teacher_ids(tokenizer, minilm.tokenizer), index)
+    # The deep losses compare the same tokens on both sides: pruning changes no loss.
+    losses = []
+    for student, reads in ((whole, minilm.tokenizer), (pruned, tokenizer)):
+        batch = reads(texts[:2], padding=True, return_tensors="pt")
+        batch = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
+                 "labels": torch.tensor([1, 0]), "hard_weight": torch.ones(2), "teacher_logits": torch.zeros(2, 1, 2)}
+        objective = DistillationObjective(
+            SoftTargetLoss(SINGLE), teacher=minilm.model.eval(), teacher_ids=teacher_ids(reads, minilm.tokenizer),
+            intermediate=(("hidden_states", HiddenStateLoss(student_width=384, teacher_width=384, alpha_mse=1.0)),))
+        with torch.no_grad():
+            losses.append(objective(student.eval(), batch, 0.0))
+    torch.testing.assert_close(losses[1], losses[0], rtol=0, atol=1e-5)
+
+
 def test_layer_map_must_fit_the_teacher():
     assert parse_layer_map(None, 6) == [0, 2, 4]
     assert parse_layer_map("1,3,5", 6) == [1, 3, 5]
@@ -183,6 +224,28 @@ def test_end_to_end_distillation_records_the_honest_comparison(distilled):
     assert exports["onnx-int8"]["size_mb"] < exports["onnx"]["size_mb"]
     assert abs(exports["onnx"]["change"]) < 0.02
     assert "McNemar" in result.stdout and "=== stage: student, distilled" in result.stdout
+    # Export and comparison are stages of their own, after the students; the trade-off is drawn and named.
+    stages = [line for line in result.stdout.splitlines() if line.startswith("=== stage:")]
+    assert stages[-2:] == ["=== stage: export (ONNX, int8 ONNX)", "=== stage: comparison (teacher, students and "
+                           "exports on the test split, timed side by side)"]
+    assert (Path(record["run_dir"]) / "students.png").stat().st_size > 10_000
+    assert record["fastest_near_teacher"] in result.stdout
+
+
+def test_the_fastest_model_near_the_teacher_and_the_pareto_front():
+    from pipeline.steps.distillation.compare import fastest_near_teacher, pareto_front
+
+    def row(model, score, per_second, size):
+        return {"model": model, "metric": "accuracy", "score": score, "samples_per_second_batch1": per_second,
+                "speedup_batch1": per_second / 50, "size_mb": size}
+
+    table = [row("teacher", 0.915, 50, 91.0), row("student", 0.905, 400, 7.6), row("int8", 0.90, 900, 1.9),
+             row("twin", 0.75, 410, 7.6)]
+    assert fastest_near_teacher(table).startswith("fastest within one point of the teacher (accuracy 0.9150): "
+                                                  "student, 0.9050, 2.50 ms per sentence at batch 1 (8.0x")
+    assert [r["model"] for r in pareto_front(table)] == ["int8", "student", "teacher"]
+    assert fastest_near_teacher(table[:1] + table[2:]).startswith(
+        "no student is within one point of the teacher (accuracy 0.9150); the closest: int8, 0.9000")
 
 
 def test_exported_student_predicts_through_predict_py(distilled):
@@ -224,6 +287,7 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
     assert set(found) == {"hard-labels", "distill-teacher-init", "distill"}
     record = found["distill"]
     assert record["model"]["family"] == "distilbert" and record["model"]["layer_map"] == [0]
+    assert record["model"]["vocabulary"]["kept"] < record["model"]["vocabulary"]["of"]
     assert record["model"]["init"] == "random bert-tiny"
     assert found["distill-teacher-init"]["model"]["init"] == "fine-tuned teacher"
     assert [row["model"] for row in record["comparison"]] == [

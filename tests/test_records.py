@@ -25,7 +25,7 @@ def test_runs_never_reuse_a_folder_and_resume_picks_the_unfinished_one(tmp_path)
     accelerator = Accelerator(cpu=True)
     options = RunOptions(output_dir=str(tmp_path))
     first = start_run(options, "finetune", parts=["bert-tiny", "builtin"], config={"seed": 1}, accelerator=accelerator)
-    write_record(first, minimal_record(first))
+    write_record(minimal_record(first))
     second = start_run(options, "finetune", parts=["bert-tiny", "builtin"], config={"seed": 1}, accelerator=accelerator)
     assert second.dir != first.dir and second.dir.name == first.dir.name + "-2"
     with pytest.raises(UsageError, match="no unfinished run"):
@@ -41,7 +41,7 @@ def test_records_are_atomic_and_found(tmp_path):
     accelerator = Accelerator(cpu=True)
     run = start_run(RunOptions(output_dir=str(tmp_path)), "x", parts=["m", "d"], config={}, accelerator=accelerator)
     assert find_records(tmp_path) == []  # a folder without a record is an unfinished run
-    write_record(run, minimal_record(run, value=1))
+    write_record(minimal_record(run, value=1))
     assert not list(run.dir.glob("*.tmp"))
     assert json.loads((run.dir / "results.json").read_text())["value"] == 1  # a recipe's extra, at the top
     assert [r.run_id for r in find_records(tmp_path)] == [run.id]

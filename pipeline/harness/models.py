@@ -18,6 +18,7 @@ from typing import Callable
 
 import transformers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from torch import nn
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 
 from .errors import UsageError, check_options
@@ -96,6 +97,18 @@ def transformer_layers(model) -> list[str]:
 DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "dropout",
                 "attention_dropout", "seq_classif_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop",
                 "summary_first_dropout", "activation_dropout")
+
+
+class TorchInitModel(PreTrainedModel):
+    """Base of the networks this project defines (recurrent, fastText, biLM): transformers' saving, loading and Auto
+    classes, with torch's own initialisation of each layer (`reset_parameters`, what recurrent and convolutional
+    layers were designed with) instead of transformers' normal(0, 0.02)."""
+
+    main_input_name = "input_ids"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if hasattr(module, "reset_parameters") and module is not self:
+            module.reset_parameters()
 
 
 @dataclass

@@ -107,9 +107,9 @@ def find_records(root: str | Path = "outputs") -> list[RunRecord]:
     return [read_record(path.parent) for path in sorted(Path(root).glob(f"*/{RECORD}"))]
 
 
-def write_record(run: Run, record: RunRecord) -> Path:
-    """The record, written atomically: readers see the whole file or none."""
-    path = run.dir / RECORD
+def write_record(record: RunRecord) -> Path:
+    """The record, written atomically into its run folder: readers see the whole file or none."""
+    path = Path(record.run_dir) / RECORD
     staging = path.with_suffix(".json.tmp")
     staging.write_text(json.dumps(record.to_json(), indent=2, default=str) + "\n")
     os.replace(staging, path)
@@ -145,5 +145,5 @@ def finish_run(run: Run, record: RunRecord, *, write: Callable[[Path], None], pr
         write_predictions(run, predictions, task.label_names, task.task_type)
     if finish is not None:
         finish(run, record, folder)
-    write_record(run, record)
+    write_record(record)
     return record

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..harness.heads import head_loss
+from ..harness.models import TorchInitModel
 
 
 class FastTextConfig(PretrainedConfig):
@@ -20,24 +21,19 @@ class FastTextConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
 
-class FastTextClassifier(PreTrainedModel):
+class FastTextClassifier(TorchInitModel):
     """Takes the same input_ids/attention_mask as every model of the harness; bigram ids are hashed from
     consecutive word ids inside forward, so any word-level tokenizer feeds it, and `transformers.pipeline`
     serves a saved run once `pipeline` is imported (which registers the config)."""
 
     config_class = FastTextConfig
     base_model_prefix = "fasttext"
-    main_input_name = "input_ids"
 
     def __init__(self, config: FastTextConfig):
         super().__init__(config)
         self.embedding = nn.EmbeddingBag(config.vocab_size + config.buckets, config.embedding_dim, mode="sum")
         self.output = nn.Linear(config.embedding_dim, config.num_labels)
         self.post_init()
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if hasattr(module, "reset_parameters") and module is not self:
-            module.reset_parameters()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:

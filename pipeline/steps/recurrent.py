@@ -6,10 +6,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification,
-                          PretrainedConfig, PreTrainedModel)
+                          PretrainedConfig)
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from ..harness.heads import head_loss, token_loss
+from ..harness.models import TorchInitModel
 
 
 def embeddings_from_vectors(tokenizer, vectors) -> tuple[torch.Tensor, float]:
@@ -35,17 +36,7 @@ class RecurrentConfig(PretrainedConfig):
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
-class RecurrentPreTrainedModel(PreTrainedModel):
-    config_class = RecurrentConfig
-    base_model_prefix = "rnn"
-    main_input_name = "input_ids"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if hasattr(module, "reset_parameters") and module is not self:
-            module.reset_parameters()
-
-
-class RecurrentClassifier(RecurrentPreTrainedModel):
+class RecurrentClassifier(TorchInitModel):
     """Embedding -> (bi)LSTM/GRU -> final states of both directions -> ReLU layer -> classes.
 
     A transformers model (its config registered with the Auto classes when `pipeline` is imported), so
@@ -54,6 +45,9 @@ class RecurrentClassifier(RecurrentPreTrainedModel):
     reads every sequence reversed within its length: the same result as packed sequences on right-padded
     batches, in operations that export to ONNX.
     """
+
+    config_class = RecurrentConfig
+    base_model_prefix = "rnn"
 
     def __init__(self, config: RecurrentConfig):
         super().__init__(config)

@@ -122,8 +122,8 @@ def plot_students(table: list[dict], path: Path) -> Path:
         ax.scatter(ms, row["score"], s=40 + 500 * (size / largest) ** 0.5, color=color, alpha=0.6, edgecolor="black",
                    zorder=2, label=f"{row['model']} ({size:.1f} MB)")
     front = pareto_front(table)
-    ax.plot([1000 / r["samples_per_second_batch1"] for r in front], [r["score"] for r in front], "k--", lw=1,
-            label="Pareto front", zorder=3)
+    ax.plot([1000 / r["samples_per_second_batch1"] for r in front], [r["score"] for r in front], "k--o", lw=1,
+            markersize=14, markerfacecolor="none", label="Pareto front (nothing faster is as good)", zorder=3)
     timing = table[0]["timing"]
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))

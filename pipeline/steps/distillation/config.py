@@ -28,6 +28,9 @@ class DistillConfig:
                 "a preset, directory or hub id."})
     layer_map: str | None = field(default=None, metadata={
         "help": "Teacher layers copied into the 'distil' student, e.g. '0,2,4' (default: every other layer)."})
+    prune_vocabulary: bool = field(default=True, metadata={
+        "help": "The 'distil' student keeps only the embedding rows of the tokens the labelled and transfer text "
+                "use, and every single character (--no_prune_vocabulary: the teacher's whole vocabulary)."})
     temperature: float = field(default=2.0, metadata={"help": "Softmax temperature T of the soft targets."})
     temperature_end: float | None = field(default=None, metadata={
         "help": "Anneal T linearly to this value over training (default: constant)."})
@@ -95,6 +98,7 @@ class DistillConfig:
 # refused, saying what it applies to (instead of being silently ignored).
 APPLIES: dict[str, tuple[str, Callable[[DistillConfig], bool]]] = {
     "layer_map": ("--student distil (the teacher layers it copies)", lambda s: s.student == "distil"),
+    "prune_vocabulary": ("--student distil (the vocabulary it cuts)", lambda s: s.student == "distil"),
     "teacher_init": ("--student distil (the row cut from the fine-tuned teacher)", lambda s: s.student == "distil"),
     "teacher_epochs": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
     "teacher_learning_rate": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),

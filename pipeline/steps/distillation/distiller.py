@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from accelerate import Accelerator
@@ -17,18 +18,18 @@ from ...harness.cards import model_card
 from ...harness.errors import UsageError
 from ...harness.evaluation import evaluate_test, joined, model_predictor, score
 from ...harness.finetuning import train_and_record
-from ...harness.heads import FAMILY
-from ...harness.models import CACHE, ModelSpec
-from ...harness.records import RunRecord
+from ...harness.heads import FAMILY, load_classifier
+from ...harness.models import CACHE, ModelSpec, load_tokenizer
+from ...harness.records import RunRecord, read_record, write_record
 from ...harness.runs import Run, RunOptions, folder_size_mb, model_dir, read_predictions, run_base, run_folders
 from ...harness.stages import Stage, run_stage
 from ...harness.training import TrainConfig
 from ...predictor import load_predictor
-from ..export import export_onnx, onnx_predictor
-from .compare import comparison_rows, interleaved_speed
+from ..export import export_onnx
+from .compare import comparison_rows, fastest_near_teacher, interleaved_speed, plot_students
 from .config import DistillConfig
 from .losses import INTERMEDIATE_LOSSES, SoftTargetLoss
-from .objective import QKV_MODULES, DistillationObjective
+from .objective import QKV_MODULES, DistillationObjective, teacher_ids
 from .students import StudentRecipe, build_student, check_student, student_kind
 from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets, teacher_config
 from .transfer import TransferSet, build_transfer_set
@@ -186,7 +187,7 @@ class Distiller:
 
     # 3. Students.
     def variants(self) -> list[Variant]:
-        """Rows to train, the distilled student last: its record holds the comparison."""
+        """Rows to train, the distilled student last (its record holds the export and the comparison)."""
         rows = [LABELS_ONLY] if self.settings.ablation else []
         if self.settings.teacher_init and self.kind.from_teacher:
             rows.append(FROM_TEACHER)
@@ -212,7 +213,7 @@ class Distiller:
         rows = self._rows()
         texts = [*rows["text"], *(rows["text_pair"] if self.task.is_pair else [])]
         return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.head(), self.model_spec,
-                             self.settings.layer_map)
+                             self.settings.layer_map, prune_vocabulary=self.settings.prune_vocabulary)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
         student.info.update(name=self.settings.student)
@@ -223,16 +224,14 @@ class Distiller:
             return train_and_record(run, student, self.task, encoded, train_config=self._same_steps(),
                                     accelerator=self.accelerator, resume=resume,
                                     max_length=self.model_spec.max_length, recipe="distill", method=variant.method,
-                                    budget="as many optimizer steps as the distilled student, best epoch kept",
+                                    budget="as many optimizer steps as the distilled student at most (stopping "
+                                           "early as --early_stopping_patience says), best epoch kept",
                                     **extra)
         objective = self._objective(student)
-        compare = ((lambda run, record, folder: self._compare(student, record, folder)) if variant is DISTILLED
-                   else None)
         return train_and_record(run, student, self.task, encoded, train_config=self.train_config,
                                 accelerator=self.accelerator, resume=resume, max_length=self.model_spec.max_length,
                                 recipe="distill", method=variant.method, train_set=self._soft_train_set(student),
                                 loss_fn=objective, extra_modules=objective.modules,
-                                finish=compare,
                                 transfer=self.transfer.sources, **extra)
 
     def _same_steps(self) -> TrainConfig:
@@ -258,54 +257,82 @@ class Distiller:
                              for loss in INTERMEDIATE_LOSSES.values() if loss.active(settings))
         if not intermediate:  # soft targets only: the teacher's logits are cached, the teacher need not run
             return DistillationObjective(soft)
-        return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), intermediate=intermediate)
+        return DistillationObjective(soft, teacher=teacher.to(self.accelerator.device).eval(), intermediate=intermediate,
+                                     teacher_ids=teacher_ids(student.tokenizer, self.teachers[0].loaded.tokenizer))
 
-    # 4. The comparison, measured on the saved distilled student and kept in its record.
-    def _compare(self, student, record: RunRecord, folder: Path) -> None:
-        """Main process only (inside finish_run): nothing here may wait for the other processes."""
-        task, spec, accelerator, kind = self.task, self.model_spec, self.accelerator, self.task.task_type
-        labels = kind.references(task.splits["test"]["label"])
-        texts = joined_texts(task.splits["test"])
-        lead = self.teachers[0]
-        teacher_metrics, teacher_predictions = self.teacher_test
-        teacher_size = folder_size_mb(model_dir(lead.record.run_dir)) if lead.record else None
-        rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
-                 "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"], "size_mb": teacher_size}]
-        predictors = {"teacher": model_predictor(lead.loaded.model, lead.loaded.tokenizer, accelerator.device,
-                                                 spec.max_length, kind=kind)}
-        for name, other in self.records.items():
-            rows.append({"model": name, "init": other.model.get("init"), "metrics": other.metrics,
-                         "predictions": read_predictions(other.run_dir, task.label_names, kind),
-                         "parameters": other.parameters, "size_mb": other.size_mb})
-            predictors[name] = load_predictor(other.run_dir).outputs
-        model = self.accelerator.unwrap_model(student.model).eval()
-        rows.append({"model": DISTILLED.name, "init": student.info.get("init"), "metrics": record.metrics,
-                     "predictions": read_predictions(record.run_dir, task.label_names, kind),
-                     "parameters": record.parameters, "size_mb": record.size_mb})
-        predictors[DISTILLED.name] = model_predictor(model, student.tokenizer, accelerator.device, spec.max_length,
-                                                     kind=kind)
-        if self.settings.export:
-            accelerator.print("\n=== stage: export (ONNX, int8 ONNX) and timing")
-            exports = record.extra["exports"] = {}
-            for export, path in export_onnx(model.cpu(), student.tokenizer, folder / "onnx").items():
-                predict = onnx_predictor(path, student.tokenizer, max_length=spec.max_length, kind=kind)
-                logits = joined([predict(texts[i:i + 256]) for i in range(0, len(texts), 256)])
-                metrics, predictions = score(kind.outputs(logits), task, threshold=record.metrics.get("threshold"))
-                name = f"student, distilled, {export}"
-                size = path.stat().st_size / 1e6
-                rows.append({"model": name, "init": "export", "metrics": metrics, "predictions": predictions,
-                             "parameters": record.parameters, "size_mb": size})
-                predictors[name] = predict
-                metric = kind.main_metric
-                exports[export] = {"path": str(path), "size_mb": size, "metric": metric, metric: metrics[metric],
-                                   "change": metrics[metric] - record.metrics[metric], "metrics": metrics}
+    # 4. The export of the distilled student, read from its run.
+    def export_student(self) -> None:
+        """The distilled student as ONNX and int8 ONNX (under its model folder), each scored on the test split, in
+        its record and card; a record that has them (a reused run) is kept as it is. One process writes, the others
+        wait and read what it wrote."""
+        record = self.records[DISTILLED.name]
+        if not self.settings.export or "exports" in record.extra:
+            return
+        self.accelerator.print("\n=== stage: export (ONNX, int8 ONNX)")
+        if self.accelerator.is_main_process:
+            folder, exports = model_dir(record.run_dir), {}
+            model, tokenizer = load_classifier(folder).eval(), load_tokenizer(str(folder))
+            for export, path in export_onnx(model, tokenizer, folder / "onnx").items():
+                metrics, _ = self._scored(load_predictor(record.run_dir, export=export).outputs, record)
+                metric = self.task.task_type.main_metric
+                exports[export] = {"path": str(path), "size_mb": path.stat().st_size / 1e6, "metric": metric,
+                                   metric: metrics[metric], "change": metrics[metric] - record.metrics[metric],
+                                   "metrics": metrics}
+            record.extra["exports"] = exports
             model_card(record).save(folder / "README.md")  # now with how to run each export
-        speed = interleaved_speed(predictors, texts)
-        baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
-        table = comparison_rows(rows, labels=labels, kind=kind, speed=speed, baseline=baseline)
-        distilled = next(row for row in table if row["model"] == DISTILLED.name)
-        record.extra.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
-                      speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],
-                      smaller=distilled["smaller"])
+            write_record(record)
+        self._reread(DISTILLED)
 
+    # 5. The comparison: every row read from the runs the stages before wrote.
+    def compare(self) -> RunRecord:
+        """Teacher, students and exports on the same test sentences: the paired test against the labels-only twin,
+        size, and speed timed in interleaved rounds; kept in the distilled student's record, with students.png
+        (quality against latency) and the line naming the fastest model within one point of the teacher. A record
+        that has a comparison (a reused run) is kept as it is."""
+        record = self.records[DISTILLED.name]
+        if "comparison" in record.extra:
+            return record
+        self.accelerator.print("\n=== stage: comparison (teacher, students and exports on the test split, timed "
+                               "side by side)")
+        if self.accelerator.is_main_process:
+            task, kind, lead = self.task, self.task.task_type, self.teachers[0]
+            teacher_metrics, teacher_predictions = self.teacher_test
+            rows = [{"model": "teacher", "init": lead.pretrained, "predictions": teacher_predictions,
+                     "metrics": teacher_metrics, "parameters": lead.loaded.info["parameters"],
+                     "size_mb": folder_size_mb(model_dir(lead.record.run_dir)) if lead.record else None}]
+            predictors = {"teacher": model_predictor(lead.loaded.model, lead.loaded.tokenizer, self.accelerator.device,
+                                                     self.model_spec.max_length, kind=kind)}
+            for name, other in self.records.items():
+                rows.append({"model": name, "init": other.model.get("init"), "metrics": other.metrics,
+                             "predictions": read_predictions(other.run_dir, task.label_names, kind),
+                             "parameters": other.parameters, "size_mb": other.size_mb})
+                predictors[name] = load_predictor(other.run_dir).outputs
+            for export, found in record.extra.get("exports", {}).items():
+                name = f"{DISTILLED.name}, {export}"
+                predictors[name] = load_predictor(record.run_dir, export=export).outputs
+                rows.append({"model": name, "init": "export", "metrics": found["metrics"],
+                             "predictions": self._scored(predictors[name], record)[1],
+                             "parameters": record.parameters, "size_mb": found["size_mb"]})
+            speed = interleaved_speed(predictors, joined_texts(task.splits["test"]))
+            baseline = LABELS_ONLY.name if LABELS_ONLY.name in self.records else DISTILLED.name
+            table = comparison_rows(rows, labels=kind.references(task.splits["test"]["label"]), kind=kind, speed=speed,
+                                    baseline=baseline)
+            distilled = next(row for row in table if row["model"] == DISTILLED.name)
+            record.extra.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
+                                speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],
+                                smaller=distilled["smaller"], fastest_near_teacher=fastest_near_teacher(table))
+            plot_students(table, Path(record.run_dir) / "students.png")
+            write_record(record)
+        return self._reread(DISTILLED)
 
+    def _scored(self, outputs: Callable[[list[str]], np.ndarray], record: RunRecord) -> tuple[dict, np.ndarray]:
+        """Test metrics and predictions of texts -> outputs, decided as `record`'s run decides (its threshold)."""
+        texts = joined_texts(self.task.splits["test"])
+        found = joined([outputs(texts[i:i + 256]) for i in range(0, len(texts), 256)])
+        return score(found, self.task, threshold=record.metrics.get("threshold"))
+
+    def _reread(self, variant: Variant) -> RunRecord:
+        """A student's record as the main process rewrote it, in every process."""
+        self.accelerator.wait_for_everyone()
+        self.records[variant.name] = read_record(self.records[variant.name].run_dir)
+        return self.records[variant.name]

@@ -40,11 +40,13 @@ class DistillationObjective:
         teacher: the teacher model, run alongside only when an intermediate loss needs its insides.
         intermediate: (what it reads, module) for each loss on the student's insides (INTERMEDIATE_LOSSES);
             a module with parameters of its own (a projection) is trained with the student: see `modules`.
+        teacher_ids: the teacher's id of each of the student's token ids, where the student's vocabulary was
+            pruned (the same tokens, numbered apart).
     """
 
     def __init__(self, soft: SoftTargetLoss, *, teacher: nn.Module | None = None,
-                 intermediate: tuple[tuple[str, nn.Module], ...] = ()):
-        self.soft, self.teacher, self.intermediate = soft, teacher, intermediate
+                 intermediate: tuple[tuple[str, nn.Module], ...] = (), teacher_ids: torch.Tensor | None = None):
+        self.soft, self.teacher, self.intermediate, self.teacher_ids = soft, teacher, intermediate, teacher_ids
         self.reads = {reads for reads, _ in intermediate}
 
     @property
@@ -65,9 +67,24 @@ class DistillationObjective:
                          progress=progress, word_starts=batch.get("word_starts"))
         if not self.intermediate:
             return loss
+        if self.teacher_ids is not None:
+            self.teacher_ids = self.teacher_ids.to(inputs["input_ids"].device)
+            inputs = {**inputs, "input_ids": self.teacher_ids[inputs["input_ids"]]}
         with torch.no_grad():
             target, teacher_qkv = self._run(self.teacher, inputs)
         sides = {"hidden_states": (out.hidden_states, target.hidden_states), "qkv": (student_qkv, teacher_qkv)}
         for reads, module in self.intermediate:
             loss = loss + module(*sides[reads], inputs["attention_mask"])
         return loss
+
+
+def teacher_ids(student_tokenizer, teacher_tokenizer) -> torch.Tensor | None:
+    """The teacher's id of each student token id, where the two vocabularies number the same tokens apart (a
+    pruned student's); None where they agree."""
+    student, teacher = student_tokenizer.get_vocab(), teacher_tokenizer.get_vocab()
+    if student == teacher:
+        return None
+    ids = torch.zeros(len(student), dtype=torch.long)
+    for token, i in student.items():
+        ids[i] = teacher[token]
+    return ids

@@ -24,6 +24,7 @@ from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters
                                train_tokenizer)
 from ...harness.tasks import task_type
 from ..recurrent import RecurrentClassifier, RecurrentConfig, RecurrentTagger
+from .pruning import prune_vocabulary
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StudentRecipe:
     head: dict  # the task's head (Task.head()): size, label names, problem_type
     model_spec: ModelSpec
     layer_map: str | None
+    prune_vocabulary: bool = False  # a cut student keeps only the embedding rows of the tokens `texts` use
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,12 @@ def _cut(source: LoadedModel, recipe: StudentRecipe, init: str) -> LoadedModel:
     tokenizer = copy.deepcopy(source.tokenizer)
     tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
     student = extract_student(source.model, layers)
-    return LoadedModel(student, tokenizer, {"kind": "distil", "family": "distilbert", "layer_map": layers,
-                                            "init": init, "parameters": count_parameters(student)})
+    info = {"kind": "distil", "family": "distilbert", "layer_map": layers, "init": init}
+    if recipe.prune_vocabulary:
+        tokenizer, _ = prune_vocabulary(student, tokenizer, recipe.texts)
+        tokenizer.model_input_names = ["input_ids", "attention_mask"]
+        info["vocabulary"] = {"kept": len(tokenizer), "of": source.model.config.vocab_size}
+    return LoadedModel(student, tokenizer, {**info, "parameters": count_parameters(student)})
 
 
 def _cut_pretrained(recipe: StudentRecipe) -> LoadedModel:
@@ -140,7 +146,8 @@ STUDENTS: dict[str, StudentKind] = {
     "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init",
                           _bilstm),
     "distil": StudentKind("DistilBERT with every other teacher layer (--layer_map), cut from the teacher's "
-                          "pretrained checkpoint", _cut_pretrained, from_teacher=_cut_teacher, transformer=True),
+                          "pretrained checkpoint, its vocabulary pruned to the task's text (--prune_vocabulary)",
+                          _cut_pretrained, from_teacher=_cut_teacher, transformer=True),
 }
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import (AutoConfig, AutoModel, AutoTokenizer, BatchEncoding, PretrainedConfig, PreTrainedModel,
+from transformers import (AutoConfig, AutoModel, AutoTokenizer, BatchEncoding, PretrainedConfig,
                           PreTrainedTokenizerFast)
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
 
+from ...harness.models import TorchInitModel
 from ...harness.tasks import padded_words
 
 warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
@@ -87,14 +88,9 @@ class CharacterEncoder(nn.Module):
         return self.projection(x).view(batch, length, -1)
 
 
-class BiLMPreTrainedModel(PreTrainedModel):
+class BiLMPreTrainedModel(TorchInitModel):
     config_class = BiLMConfig
     base_model_prefix = "bilm"
-    main_input_name = "input_ids"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if hasattr(module, "reset_parameters") and module is not self:
-            module.reset_parameters()
 
 
 class BiLM(BiLMPreTrainedModel):
