@@ -16,15 +16,17 @@ from tokenizers import Tokenizer
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
+from ...harness.errors import UsageError
 
-def kept_token_ids(tokenizer: PreTrainedTokenizerFast, texts: list[str], *, batch_size: int = 2000) -> list[int]:
+
+def kept_token_ids(tokenizer: PreTrainedTokenizerFast, texts: list[str], *, prefix: str,
+                   batch_size: int = 2000) -> list[int]:
     """The ids `texts` tokenize to, every special token, and every single character with and without the
-    word-piece prefix (the margin), in the vocabulary's order."""
+    word-piece `prefix` (the margin), in the vocabulary's order."""
     kept = set(tokenizer.all_special_ids)
     for start in range(0, len(texts), batch_size):
         for ids in tokenizer(texts[start:start + batch_size], truncation=False)["input_ids"]:
             kept.update(ids)
-    prefix = json.loads(tokenizer.backend_tokenizer.to_str())["model"].get("continuing_subword_prefix") or ""
     kept.update(i for token, i in tokenizer.get_vocab().items()
                 if len(token) == 1 or (prefix and token.startswith(prefix) and len(token) == len(prefix) + 1))
     return sorted(kept)
@@ -34,11 +36,12 @@ def prune_vocabulary(model: nn.Module, tokenizer: PreTrainedTokenizerFast,
                      texts: list[str]) -> tuple[PreTrainedTokenizerFast, torch.Tensor]:
     """Cut `model`'s input embeddings (in place) and `tokenizer` to the tokens `texts` use; returns the pruned
     tokenizer and, for each new id, the id it had (what a teacher reading the same tokens needs)."""
-    kept = kept_token_ids(tokenizer, texts)
-    new_id = {old: new for new, old in enumerate(kept)}
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     if spec["model"]["type"] != "WordPiece":
-        raise ValueError(f"vocabulary pruning cuts WordPiece vocabularies; this tokenizer is {spec['model']['type']}")
+        raise UsageError(f"--prune_vocabulary cuts WordPiece vocabularies, and this teacher's tokenizer is "
+                         f"{spec['model']['type']}; add --no_prune_vocabulary")
+    kept = kept_token_ids(tokenizer, texts, prefix=spec["model"].get("continuing_subword_prefix") or "")
+    new_id = {old: new for new, old in enumerate(kept)}
     spec["model"]["vocab"] = {token: new_id[i] for token, i in spec["model"]["vocab"].items() if i in new_id}
     for added in spec["added_tokens"]:
         added["id"] = new_id[added["id"]]
