@@ -15,6 +15,7 @@ import time
 
 import skops.io
 
+from pipeline.harness.cards import model_card, push_run
 from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.evaluation import evaluate_texts
@@ -58,7 +59,7 @@ def main() -> None:
     else:
         # 2b. A vectorizer (one-hot, counts or TF-IDF over n-grams; to tag words, one-hot window features) and
         #     a linear classifier.
-        pipeline = build_linear(ngram, train_config.seed, task.task_type)
+        pipeline = build_linear(ngram, train_config.seed, task.task_type, class_weights=task.class_weights)
         run = start_run(options, "bow", parts=[name, task.name], config=config, accelerator=accelerator)
         start = time.perf_counter()
         pipeline.fit(*task.task_type.linear_inputs(train_texts, task.splits["train"]["label"]))
@@ -72,8 +73,12 @@ def main() -> None:
                               training=None, accelerator=accelerator, seed=train_config.seed, fit_seconds=fit_seconds)
         record.timings["seconds_per_epoch"] = fit_seconds
         finish_run(run, record, predictions=predictions, task=task,
-                   write=lambda folder: skops.io.dump(pipeline, folder / "pipeline.skops"))
+                   write=lambda folder: (skops.io.dump(pipeline, folder / "pipeline.skops"),
+                                         model_card(record).save(folder / "README.md")))
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+
+    # 4. Shared on the Hugging Face Hub with --push_to_hub: the model folder and its card.
+    push_run(record, options, is_main_process=accelerator.is_main_process)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ draws quality against latency, and one line names the fastest model within one p
 """
 
 from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.cards import push_run
 from pipeline.harness.data import DataSpec, load_task
 from pipeline.steps.distillation import DistillConfig, Distiller
 from pipeline.harness.models import ModelSpec
@@ -59,6 +60,9 @@ def main() -> None:
     record = distiller.compare()
     accelerator.print(f"\n{record.run_dir}  (quality against latency: students.png)\n"
                       + comparison_table(record.extra["comparison"]) + f"\n{record.extra['fastest_near_teacher']}")
+
+    # 7. Shared on the Hugging Face Hub with --push_to_hub: the distilled student's model folder, its card and exports.
+    push_run(record, options, is_main_process=accelerator.is_main_process)
 
 
 if __name__ == "__main__":

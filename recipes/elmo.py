@@ -14,6 +14,7 @@ BiLSTM reads a tag from every word's states, as the ELMo paper's named-entity ta
 """
 
 from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.cards import push_run
 from pipeline.harness.data import DataSpec, load_task
 from pipeline.steps.elmo.features import ElmoSpec, load_encoder
 from pipeline.steps.elmo.trainer import MIX_PLOT, train_elmo
@@ -55,6 +56,9 @@ def main() -> None:
     accelerator.print(f"\n{record.run_dir}  (layer weights: {MIX_PLOT})\n"
                       + markdown_table(rows, ["model", metric, *phenomena]) + "\n\n"
                       + markdown_table(details, ["metric", "value"]))
+
+    # 6. Shared on the Hugging Face Hub with --push_to_hub: the model folder, its card and exports.
+    push_run(record, options, is_main_process=accelerator.is_main_process)
 
 
 if __name__ == "__main__":

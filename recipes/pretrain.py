@@ -13,6 +13,7 @@ is reused, not repeated.
 """
 
 from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.cards import push_run
 from pipeline.steps.pretraining.pretrainer import LOSS_CURVE, PRETRAIN_DEFAULTS, PRETRAIN_OPTIONS, pretrain
 from pipeline.harness.reports import markdown_table
 from pipeline.harness.training import make_accelerator
@@ -37,6 +38,9 @@ def main() -> None:
     rows += [{"metric": "tokens/s (training)", "value": f"{metrics['tokens_per_second']:,.0f}"},
              {"metric": "minutes", "value": f"{record.timings['total_seconds'] / 60:.1f}"}]
     accelerator.print(f"\n{record.run_dir}  (loss curve: {LOSS_CURVE})\n" + markdown_table(rows, ["metric", "value"]))
+
+    # 6. Shared on the Hugging Face Hub with --push_to_hub: the model folder, its card and exports.
+    push_run(record, options, is_main_process=accelerator.is_main_process)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from transformers import DataCollatorWithPadding
 
 from pipeline.harness.config import parse_options, run_cli
+from pipeline.harness.cards import push_run
 from pipeline.harness.data import DataSpec, encode, joined_texts, load_task
 from pipeline.harness.errors import UsageError
 from pipeline.harness.finetuning import train_and_record
@@ -75,6 +76,9 @@ def main() -> None:
                               accelerator=accelerator, resume=options.resume, max_length=rnn.sequence_length,
                               recipe="rnn", method="rnn", collate=collate)
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+
+    # 4. Shared on the Hugging Face Hub with --push_to_hub: the model folder, its card and exports.
+    push_run(record, options, is_main_process=accelerator.is_main_process)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ forgets word order, so negation and contrast stay hard.
 """
 
 
+from pipeline.harness.cards import model_card, push_run
 from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.data import DataSpec, joined_texts, load_task
 from pipeline.harness.evaluation import evaluate_texts
@@ -30,6 +31,7 @@ def main() -> None:
     texts = joined_texts(task.splits["train"])
     name = "pretrained" if w2v.pretrained else w2v.architecture
     pretrained = load_vectors(w2v.pretrained) if w2v.pretrained else None  # a bad file is refused before the folder
+    linear = task.task_type.linear_model("logreg", 1.0, w2v.seed, class_weights=task.class_weights)
     run = start_run(options, "word2vec", parts=[name, w2v.weighting, task.name], config=config,
                     accelerator=accelerator)
 
@@ -44,7 +46,7 @@ def main() -> None:
     asked = queries(vectors, w2v.neighbors, w2v.analogy)
 
     # 4. A classifier over sentence vectors, evaluated on test.
-    classifier = VectorClassifier(vectors, task.task_type, w2v.weighting, w2v.seed).fit(
+    classifier = VectorClassifier(vectors, task.task_type, w2v.weighting, classifier=linear).fit(
         texts, task.task_type.references(task.splits["train"]["label"]))
     metrics, predictions = evaluate_texts(classifier.outputs, task, w2v.seed)
 
@@ -54,7 +56,8 @@ def main() -> None:
                           training=None, accelerator=accelerator, seed=w2v.seed,
                           word_vectors={**training, **evaluation}, queries=asked)
     record.timings["seconds_per_epoch"] = training.get("train_seconds", 0.0) / w2v.w2v_epochs
-    finish_run(run, record, predictions=predictions, task=task, write=classifier.save)
+    finish_run(run, record, predictions=predictions, task=task,
+               write=lambda folder: (classifier.save(folder), model_card(record).save(folder / "README.md")))
 
     print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
     print("\nword vectors: " + ", ".join(
@@ -66,6 +69,9 @@ def main() -> None:
         print(f"nearest to {word}: {found if isinstance(found, str) else ', '.join(w for w, _ in found)}")
     for text, found in asked["analogies"].items():
         print(f"{text}: {found if isinstance(found, str) else ', '.join(w for w, _ in found)}")
+
+    # 6. Shared on the Hugging Face Hub with --push_to_hub: the vectors, the classifier and the card.
+    push_run(record, options)
 
 
 if __name__ == "__main__":

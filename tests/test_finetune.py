@@ -60,6 +60,32 @@ def test_saved_model_works_with_transformers_pipeline(finished):
     assert "accuracy" in card and "pipeline_tag: text-classification" in card
 
 
+def test_attention_maps_of_every_layer_and_head(finished, tmp_path, capsys):
+    """recipes/attention.py draws every head of the fine-tuned MiniLM (6 layers x 12 heads) over a sentence; each
+    query's weights sum to 1, and a run without attention (bag of words) says so in one line."""
+    import numpy as np
+
+    from pipeline.harness.records import read_record
+    from pipeline.steps.attention import sentence_attention
+
+    _, run = finished
+    sentence = "the plot was not bad at all ."
+    assert run_recipe("attention", [str(run), sentence, "--layer", "3", "--output_dir", str(tmp_path / "maps")]) == 0
+    out = capsys.readouterr().out
+    assert "layer 3 of 6, mean over 12 heads" in out and "not ->" in out
+    assert sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / "maps").glob("*.png")) == ["heads.png", "layer3.png"]
+    attention = sentence_attention(run, read_record(run), sentence)
+    assert attention.weights.shape[:2] == (6, 12) and attention.tokens[:3] == ["[CLS]", "the", "plot"]
+    assert np.allclose(attention.weights.sum(-1), 1.0, atol=1e-4)
+    assert run_recipe("bow", ["--max_train_samples", "200", "--output_dir", str(tmp_path / "bow")]) == 0
+    capsys.readouterr()
+    bow = next((tmp_path / "bow").iterdir())
+    assert run_recipe("attention", [str(bow), sentence, "--output_dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "has no attention" in err and err.count("\n") == 1
+    assert not (tmp_path / "none").exists()
+
+
 def weights(run):
     return load_file(run / "model" / "model.safetensors")
 

@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Callable
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.errors import HfHubHTTPError
 
+from .errors import UsageError
+from .hub import push_folder
 from .records import RunRecord, main_metric, record_task_type
-from .runs import model_dir
+from .runs import RunOptions, model_dir
 
 
 def pretrained_writer(model, tokenizer, record: RunRecord, *, state_dict: dict | None = None,
@@ -83,11 +86,16 @@ Seed {{ seed }}, config hash `{{ config_hash }}`; the full config and environmen
 """
 
 
+# The library that loads a run's model, by the record's model class, where it is not transformers.
+LIBRARIES = {"sklearn": "sklearn", "word2vec": "gensim"}
+
+
 def model_card(record: RunRecord) -> ModelCard:
     """The card of a run's model: its task type's metrics (the main one with its interval) and how to call it."""
     metrics, kind = record.metrics, record_task_type(record)
     data = ModelCardData(
-        language="en", library_name="transformers", pipeline_tag=kind.pipeline_task,
+        language="en", library_name=LIBRARIES.get(record.model.get("class"), "transformers"),
+        pipeline_tag=kind.pipeline_task,
         tags=["nlp-road", record.recipe, kind.name], model_name=record.run_id,
         eval_results=[EvalResult(task_type=kind.pipeline_task, dataset_type=record.task["name"],
                                  dataset_name=record.task["name"], metric_type=name, metric_value=metrics[name])
@@ -107,3 +115,18 @@ def model_card(record: RunRecord) -> ModelCard:
         recipe=record.recipe, dataset=record.task["name"], fingerprint=record.task["fingerprint"],
         metrics=rows, phenomena=[(k, f"{v:.4f}") for k, v in metrics.get("per_phenomenon", {}).items()],
         path=str(model_dir(record.run_dir)), seed=record.seed, config_hash=record.config_hash)
+
+
+def push_run(record: RunRecord, options: RunOptions, *, is_main_process: bool = True) -> str | None:
+    """--push_to_hub: the run's model folder to the Hub (repo --hub_model_id, default the run's name); its URL."""
+    if not options.push_to_hub or not is_main_process:
+        return None
+    folder = model_dir(record.run_dir)
+    repo_id = options.hub_model_id or record.run_id
+    try:
+        url = push_folder(folder, repo_id=repo_id, private=options.hub_private, local_path=str(folder))
+    except (HfHubHTTPError, OSError) as error:
+        raise UsageError(f"pushing {folder} to the Hub repo '{repo_id}' failed ({str(error).splitlines()[0][:160]}); "
+                         f"the run is saved, push it later with `hf upload {repo_id} {folder}`") from None
+    print(f"pushed {folder} to {url}")
+    return url

@@ -13,7 +13,7 @@ from .models import LoadedModel, ModelSpec, load_model
 from .records import RunRecord, build_record, finish_run, read_record
 from .runs import Run, RunOptions
 from .stages import Stage, run_stage
-from .training import TrainConfig, task_validation, default_loss, remove_checkpoints, train
+from .training import TrainConfig, remove_checkpoints, task_loss, task_validation, train
 
 # The options that identify a fine-tune: the finetune recipe parses these, and distillation builds
 # its teacher's config from the same types, so a teacher run is found whatever flags are added.
@@ -47,10 +47,11 @@ def fine_tune(task: Task, model_spec: ModelSpec, *, train_config: TrainConfig, o
 
 def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, train_config: TrainConfig,
                      accelerator: Accelerator, resume: bool, max_length: int, recipe: str, method: str,
-                     train_set=None, loss_fn: Callable = default_loss, extra_modules: tuple = (),
+                     train_set=None, loss_fn: Callable | None = None, extra_modules: tuple = (),
                      collate: Callable | None = None, finish: Callable | None = None, **extra) -> RunRecord:
     """Train on `train_set` (default: encoded['train']), evaluate on encoded['test'], save model and record.
 
+    `loss_fn` defaults to the task's own (training.task_loss: weighted per class with --class_weights).
     `finish(run, record, folder)` runs after the model folder is saved and before the record is
     written: a step that adds to the record what it measures on the saved model (e.g. exports).
     """
@@ -58,7 +59,7 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
     training = train(loaded.model, encoded["train"] if train_set is None else train_set, encoded["validation"],
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
                      validation=task_validation(task), resume=resume,
-                     loss_fn=loss_fn, extra_modules=extra_modules)
+                     loss_fn=loss_fn or task_loss(task), extra_modules=extra_modules)
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded, task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,
                                          max_length=max_length, seed=train_config.seed)

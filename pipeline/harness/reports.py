@@ -85,34 +85,50 @@ def runs_by_test_set(records: list[RunRecord]) -> dict[str, dict]:
     return tables
 
 
+IMBALANCED = 1.5  # a test set whose largest class has this many times the rows of its smallest is imbalanced
+
+
+def imbalanced(record: RunRecord) -> bool:
+    """Whether a record's test classes are imbalanced, so that accuracy alone flatters a majority-class guess
+    and the leaderboard shows macro F1 beside it."""
+    supports = [c.get("support") for c in record.metrics.get("per_class", {}).values()]
+    if "f1_macro" not in record.metrics or not supports or None in supports:
+        return False
+    return max(supports) >= IMBALANCED * max(min(supports), 1)
+
+
 def leaderboard(records: list[RunRecord]) -> list[dict]:
     """One table per test set (its texts, labels and label names), whatever data each run trained on, ranked by
     its task type's main metric (accuracy, Jaccard accuracy, Pearson).
 
     Rows are runs of one config averaged over its seeds (the run's, a teacher's: `records.is_seed`);
-    how many rows a run trained on is a column. The table says how many duplicate runs it dropped.
+    how many rows a run trained on is a column. The table says how many duplicate runs it dropped, and
+    whether its classes are imbalanced (then macro F1 is shown too).
     """
     out = []
     for key, table in runs_by_test_set(records).items():
         rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["score"])
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
+        first = next(iter(next(iter(table["groups"].values())).values()))
         out.append({"dataset": table["dataset"], "fingerprint": key, "metric": rows[0]["metric"], "rows": rows,
-                    "duplicates_dropped": table["duplicates"]})
+                    "duplicates_dropped": table["duplicates"], "imbalanced": imbalanced(first)})
     return sorted(out, key=lambda t: t["dataset"])
 
 
 def model_name(record: RunRecord) -> str:
     """A row's model as people know it: a distilled student names its teacher, a fine-tune its pretraining,
-    and a classifier read-out other than its family's own is named (heads.READOUTS)."""
-    pooled = f", {record.model['pooling']}-pooled" if "pooling" in record.model else ""
+    and a classifier read-out other than its family's own (heads.READOUTS) and class weights are named."""
+    suffix = f", {record.model['pooling']}-pooled" if "pooling" in record.model else ""
+    if "class_weights" in record.task:  # --class_weights: the same model trained another way is another row
+        suffix += f", classes weighted ({record.task['class_weights']['rule']})"
     if "pretraining" in record.model:
         pretraining = record.model["pretraining"]
-        return f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']}){pooled}"
+        return f"{pretraining['model']} ({pretraining['objective']}-pretrained on {pretraining['corpus']}){suffix}"
     model = record.model.get("name", "?")
     if record.method == "distill":
-        return f"{model} (from {record.config.get('teacher', ['?'])[0]}){pooled}"
-    return model + pooled
+        return f"{model} (from {record.config.get('teacher', ['?'])[0]}){suffix}"
+    return model + suffix
 
 
 def _row(group: list[RunRecord]) -> dict:
@@ -128,6 +144,8 @@ def _row(group: list[RunRecord]) -> dict:
         "metric": metric, "score": float(scores.mean()),
         "score_std": float(scores.std(ddof=1)) if len(group) > 1 else None, "seeds": sorted(r.seed for r in group),
         "ci95": [float(np.mean([main_metric(r)[2][i] for r in group])) for i in (0, 1)],
+        "f1_macro": (float(np.mean([r.metrics["f1_macro"] for r in group]))
+                     if all("f1_macro" in r.metrics for r in group) else None),
         "per_phenomenon": phenomena,
         "samples_per_second": float(np.mean([r.metrics["speed"]["samples_per_second"] for r in group])),
         "retention": float(np.mean(retention)) if retention else None,
@@ -147,6 +165,8 @@ def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
                      "data version": row.get("data_version", ""), "parameters": f"{row['parameters']:,}",
                      "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else "", row["metric"]: score,
                      "95% CI": f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]",
+                     **({"macro F1": f"{row['f1_macro']:.4f}" if row.get("f1_macro") is not None else ""}
+                        if table.get("imbalanced") and row["metric"] != "macro F1" else {}),
                      **{p: f"{row['per_phenomenon'][p]:.4f}" for p in phenomena},
                      "samples/s": f"{row['samples_per_second']:.0f}",
                      "retention": f"{row['retention']:.3f}" if row["retention"] is not None else ""})
@@ -170,8 +190,8 @@ def leaderboard_markdown(tables: list[dict]) -> str:
 def leaderboard_csv(tables: list[dict], path: Path) -> None:
     phenomena = sorted({p for t in tables for r in t["rows"] for p in r["per_phenomenon"]})
     columns = ["dataset", "fingerprint", "rank", "model", "method", "training_rows", "data_version", "parameters",
-               "size_mb", "metric", "score", "score_std", "n_seeds", "ci95_low", "ci95_high", "samples_per_second",
-               "retention", *phenomena]
+               "size_mb", "metric", "score", "score_std", "n_seeds", "ci95_low", "ci95_high", "f1_macro",
+               "samples_per_second", "retention", *phenomena]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()

@@ -22,6 +22,7 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 
 from .errors import UsageError
+from .hub import check_push
 from .tasks import TaskType
 
 RECORD = "results.json"
@@ -29,7 +30,8 @@ PREDICTIONS = "test_predictions.tsv"
 MODEL = "model"
 CHECKPOINTS = "checkpoints"
 # Options that change where or how a run is kept, not what it computes.
-NOT_HASHED = {"config", "output_dir", "run_name", "resume", "report_to", "keep_checkpoints"}
+NOT_HASHED = {"config", "output_dir", "run_name", "resume", "report_to", "keep_checkpoints", "push_to_hub",
+              "hub_model_id", "hub_private"}
 
 
 @dataclass
@@ -38,6 +40,19 @@ class RunOptions:
     run_name: str | None = field(default=None, metadata={"help": "Run folder name (default: recipe-model-data-hash)."})
     resume: bool = field(default=False, metadata={"help": "Continue the latest unfinished run of this config "
                                                           "from its last checkpoint."})
+    push_to_hub: bool = field(default=False, metadata={
+        "help": "Upload the finished run's model folder (weights, tokenizer, card, exports) to the Hugging Face Hub; "
+                "the network and a token are checked before anything trains."})
+    hub_model_id: str | None = field(default=None, metadata={
+        "help": "The model repo to push to, 'name' or 'user/name' (default: the run folder's name)."})
+    hub_private: bool = field(default=False, metadata={"help": "Make a repo that --push_to_hub creates private."})
+
+    def __post_init__(self):
+        if not self.push_to_hub and (self.hub_model_id or self.hub_private):
+            raise UsageError(f"--{'hub_model_id' if self.hub_model_id else 'hub_private'} applies to --push_to_hub; "
+                             "add it or leave the option out")
+        if self.push_to_hub:
+            check_push(self.hub_model_id, private=self.hub_private)
 
 
 @dataclass

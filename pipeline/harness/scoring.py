@@ -49,6 +49,23 @@ def pearson_of(predictions: np.ndarray, references: np.ndarray) -> Statistic:
     return statistic
 
 
+def macro_f1_of(predictions: np.ndarray, references: np.ndarray, classes: int) -> Statistic:
+    """Macro F1 (the unweighted mean of each class's F1) of each resample, for all resamples at once: the
+    figure to test on imbalanced classes, where accuracy rewards the majority class."""
+    predicted = [predictions == c for c in range(classes)]
+    actual = [references == c for c in range(classes)]
+
+    def statistic(index: np.ndarray) -> np.ndarray:
+        f1 = []
+        for p, r in zip(predicted, actual):
+            true_positive = (p & r)[index].sum(1)
+            denominator = p[index].sum(1) + r[index].sum(1)
+            f1.append(np.divide(2 * true_positive, denominator, out=np.zeros(len(index)), where=denominator > 0))
+        return np.mean(f1, axis=0)
+
+    return statistic
+
+
 def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(samples, n))
 

@@ -41,6 +41,40 @@ class Labels:
     info: dict
 
 
+@dataclass
+class ClassWeights:
+    """--class_weights as a loss uses it: a weight per class (per tag; for label sets, each label's weight on
+    its positive examples, as BCEWithLogitsLoss's pos_weight), and whether the data's balance gave them."""
+
+    balanced: bool
+    values: list[float]
+
+    def tensor(self, device=None) -> torch.Tensor:
+        return torch.tensor(self.values, dtype=torch.float, device=device)
+
+    def describe(self, names: list[str]) -> dict:
+        """What the run record keeps: the rule, and every class's weight by name."""
+        return {"rule": "balanced" if self.balanced else "given", "weights": dict(zip(names, self.values))}
+
+
+def given_weights(given: str, names: list[str]) -> list[float]:
+    """'name=weight,...' as one weight per class in `names` order; a class left out weighs 1."""
+    weights = dict.fromkeys(names, 1.0)
+    for pair in given.split(","):
+        name, _, value = pair.partition("=")
+        name = name.strip()
+        if name not in weights:
+            raise UsageError(f"--class_weights names '{name}', which is not a label here ({', '.join(names)})")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not math.isfinite(weight) or weight <= 0:
+            raise UsageError(f"--class_weights {name}={value.strip()}: a weight is a positive finite number")
+        weights[name] = weight
+    return list(weights.values())
+
+
 def file_lines(rows: list[int]) -> str:
     """Row indices as the lines of a file with a header row, as a user finds them in an editor."""
     return ", ".join(str(i + 2) for i in rows[:5]) + (" ..." if len(rows) > 5 else "")
@@ -104,6 +138,14 @@ class TaskType:
         """Predictions read back one per row (runs.read_predictions) as one array, as decide() gives them."""
         return np.asarray(predictions)
 
+    def class_weights(self, labels, given: str, names: list[str]) -> ClassWeights:
+        """Each class's weight in the training loss (--class_weights): 'balanced' is scikit-learn's rule,
+        rows / (classes x the class's rows), so every class weighs the same in total; 'name=weight,...' as given."""
+        if given != "balanced":
+            return ClassWeights(False, given_weights(given, names))
+        counts = np.bincount(np.hstack(list(labels)).astype(int), minlength=len(names))
+        return ClassWeights(True, (counts.sum() / (len(names) * np.maximum(counts, 1))).round(6).tolist())
+
     def tokenize(self, batch: dict, tokenizer, max_length: int, *, all_pieces: bool = False) -> dict:
         """A batch of rows as model inputs with their `label` (encoding.encode_rows)."""
         return tokenizer(batch["text"], batch.get("text_pair"), truncation=True, max_length=max_length)
@@ -151,16 +193,20 @@ class TaskType:
         """One text's output for people: a JSON object, and the first columns of a tab-separated line."""
         raise NotImplementedError
 
-    def hard_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The loss against gold labels, one value per row."""
+    def hard_loss(self, logits: torch.Tensor, labels: torch.Tensor, *,
+                  weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss against gold labels, one value per row, each class's term scaled by `weights`
+        (ClassWeights) where given."""
         raise NotImplementedError
 
     def soft_loss(self, logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
         """The loss against teachers' outputs ([batch, teachers, labels]), one value per row."""
         raise NotImplementedError
 
-    def linear_model(self, classifier: str, regularization: float, seed: int):
-        """The scikit-learn estimator of the bag-of-words and Word2Vec steps (`classifier`: 'logreg' or 'sgd')."""
+    def linear_model(self, classifier: str, regularization: float, seed: int, *,
+                     class_weights: ClassWeights | None = None):
+        """The scikit-learn estimator of the bag-of-words and Word2Vec steps (`classifier`: 'logreg' or 'sgd'),
+        with scikit-learn's `class_weight` where weights are given."""
         raise NotImplementedError
 
     def linear_inputs(self, texts: list[str], labels) -> tuple[list, np.ndarray]:
@@ -191,6 +237,7 @@ class SingleLabel(TaskType):
     main_metric = "accuracy"
     metrics = {"accuracy": "accuracy", "f1_macro": "macro F1", "matthews_correlation": "Matthews correlation"}
     stratify = True
+    options = ("class_weights",)
     description = "sequence classifier"
     builtin, generated, builtin_name = "build_builtin", "unlabeled_sentences", "builtin"
 
@@ -286,8 +333,8 @@ class SingleLabel(TaskType):
         return ({"label": names[best], "score": float(output[best]),
                  "probabilities": dict(zip(names, map(float, output)))}, f"{names[best]}\t{output[best]:.4f}")
 
-    def hard_loss(self, logits, labels):
-        return F.cross_entropy(logits.float(), labels, reduction="none")
+    def hard_loss(self, logits, labels, *, weights=None):
+        return F.cross_entropy(logits.float(), labels, weight=weights, reduction="none")
 
     def soft_loss(self, logits, teacher_logits, temperature):
         """T^2 KL(teachers' softened distribution || the student's), the teachers' distributions averaged."""
@@ -295,14 +342,15 @@ class SingleLabel(TaskType):
         log_student = F.log_softmax(logits.float() / temperature, dim=-1)
         return temperature ** 2 * F.kl_div(log_student, targets, reduction="none").sum(-1)
 
-    def linear_model(self, classifier, regularization, seed):
+    def linear_model(self, classifier, regularization, seed, *, class_weights=None):
+        weights = dict(enumerate(class_weights.values)) if class_weights else None
         if classifier == "sgd":
             from sklearn.linear_model import SGDClassifier
 
-            return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed)
+            return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, random_state=seed, class_weight=weights)
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=regularization, max_iter=2000, random_state=seed)
+        return LogisticRegression(C=regularization, max_iter=2000, random_state=seed, class_weight=weights)
 
 
 class MultiLabel(TaskType):
@@ -313,7 +361,7 @@ class MultiLabel(TaskType):
     problem_type = "multi_label_classification"
     main_metric = "jaccard"
     metrics = {"jaccard": "Jaccard accuracy", "f1_micro": "micro F1", "f1_macro": "macro F1"}
-    options = ("label_separator", "threshold", "tune_threshold")
+    options = ("label_separator", "threshold", "tune_threshold", "class_weights")
     pipeline_options = ", top_k=None"  # every label's sigmoid probability (the config's problem_type picks sigmoid)
     description = "multi-label classifier (a sigmoid per label)"
     builtin, generated, builtin_name = "build_aspects", "unlabeled_aspects", "builtin-multi-label"
@@ -413,8 +461,17 @@ class MultiLabel(TaskType):
         return ({"labels": chosen, "probabilities": dict(zip(names, map(float, output))), "threshold": threshold},
                 f"{','.join(chosen) or '(none)'}\t" + ",".join(f"{p:.4f}" for p in output if p >= threshold))
 
-    def hard_loss(self, logits, labels):
-        return F.binary_cross_entropy_with_logits(logits.float(), labels.float(), reduction="none").mean(-1)
+    def class_weights(self, labels, given, names):
+        """Each label's weight on its positive examples (BCEWithLogitsLoss's pos_weight): 'balanced' is the
+        label's negatives over its positives, so its rare positives weigh as much as its negatives."""
+        if given != "balanced":
+            return ClassWeights(False, given_weights(given, names))
+        positives = np.asarray(list(labels), dtype=float).sum(0)
+        return ClassWeights(True, ((len(labels) - positives) / np.maximum(positives, 1)).round(6).tolist())
+
+    def hard_loss(self, logits, labels, *, weights=None):
+        return F.binary_cross_entropy_with_logits(logits.float(), labels.float(), pos_weight=weights,
+                                                  reduction="none").mean(-1)
 
     def soft_loss(self, logits, teacher_logits, temperature):
         """T^2 binary cross-entropy against each label's softened teacher probability, averaged over labels."""
@@ -422,10 +479,16 @@ class MultiLabel(TaskType):
         return temperature ** 2 * F.binary_cross_entropy_with_logits(
             logits.float() / temperature, targets, reduction="none").mean(-1)
 
-    def linear_model(self, classifier, regularization, seed):
+    def linear_model(self, classifier, regularization, seed, *, class_weights=None):
         from sklearn.multiclass import OneVsRestClassifier
 
-        return OneVsRestClassifier(SingleLabel().linear_model(classifier, regularization, seed))
+        if class_weights is not None and not class_weights.balanced:
+            raise UsageError("--class_weights name=weight: scikit-learn's one-vs-rest models take one class weight "
+                             "for every label, so the linear steps weigh label sets only as 'balanced'")
+        model = SingleLabel().linear_model(classifier, regularization, seed)
+        if class_weights is not None:  # each label's model balances its own positives and negatives
+            model.set_params(class_weight="balanced")
+        return OneVsRestClassifier(model)
 
     def tune_threshold(self, outputs, references):
         """The threshold (0.05 to 0.95) with the best validation Jaccard accuracy."""
@@ -509,14 +572,14 @@ class Regression(TaskType):
     def readable(self, output, names, threshold, text):
         return {"score": float(output[0])}, f"{float(output[0]):.4f}"
 
-    def hard_loss(self, logits, labels):
+    def hard_loss(self, logits, labels, *, weights=None):  # a number has no classes to weigh (check_applies)
         return (logits.float()[:, 0] - labels.float().view(-1)) ** 2
 
     def soft_loss(self, logits, teacher_logits, temperature):
         """Squared distance to the teachers' mean prediction (a number has no temperature to soften)."""
         return (logits.float()[:, 0] - teacher_logits.float()[:, :, 0].mean(dim=1)) ** 2
 
-    def linear_model(self, classifier, regularization, seed):
+    def linear_model(self, classifier, regularization, seed, *, class_weights=None):
         if classifier == "sgd":
             from sklearn.linear_model import SGDRegressor
 
@@ -594,7 +657,7 @@ class TokenClassification(TaskType):
     main_metric = "f1"
     metrics = {"f1": "entity F1", "precision": "entity precision", "recall": "entity recall",
                "token_accuracy": "token accuracy"}
-    options = ("label_all_tokens",)
+    options = ("label_all_tokens", "class_weights")
     description = "token classifier (an IOB2 tag per word)"
     builtin, generated, builtin_name = "build_tagged", "unlabeled_tagged", "builtin-ner"
 
@@ -670,10 +733,10 @@ class TokenClassification(TaskType):
     def collator(self, tokenizer):
         return WordCollator(tokenizer)
 
-    def hard_loss(self, logits, labels):
+    def hard_loss(self, logits, labels, *, weights=None):
         """Cross-entropy of each row's tagged pieces (-100 elsewhere), averaged over them."""
-        per_piece = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
-                                    reduction="none").view(labels.shape)
+        per_piece = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), weight=weights,
+                                    ignore_index=-100, reduction="none").view(labels.shape)
         return per_piece.sum(1) / (labels != -100).sum(1).clamp(min=1)
 
     def soft_loss(self, logits, teacher_logits, temperature):
@@ -688,8 +751,8 @@ class TokenClassification(TaskType):
         kl = F.kl_div(log_student, targets, reduction="none").sum(-1) * seen
         return temperature ** 2 * kl.sum(1) / seen.sum(1).clamp(min=1)
 
-    def linear_model(self, classifier, regularization, seed):
-        return SingleLabel().linear_model(classifier, regularization, seed)  # over the words' window features
+    def linear_model(self, classifier, regularization, seed, *, class_weights=None):  # over words' window features
+        return SingleLabel().linear_model(classifier, regularization, seed, class_weights=class_weights)
 
     def linear_inputs(self, texts, labels):
         """Sentences as lists of words, and every word's tag id, in order."""

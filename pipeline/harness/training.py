@@ -14,6 +14,7 @@ import os
 import pickle
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator, load_checkpoint_in_model
 from accelerate.utils import DataLoaderConfiguration, DistributedType, ProjectConfiguration, set_seed
+from torch import nn
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
@@ -30,11 +32,26 @@ from .data import Task
 from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
 from .models import transformer_layers
+from .tasks import ClassWeights, TaskType
 from .evaluation import predict
 from .runs import CHECKPOINTS
 
 
 KEEP_CHECKPOINTS = 2  # the latest checkpoints kept while training (all of them with --keep_checkpoints)
+# Called with (run folder, epoch, validation main metric) after each epoch's validation: what a hyperparameter search
+# watches to stop a poor trial early (harness/search.py). Set with `epoch_listener`.
+_LISTENERS: list[Callable[[Path, int, dict], None]] = []
+
+
+@contextmanager
+def epoch_listener(listener: Callable[[Path, int, dict], None]):
+    """Within this block, every training loop tells `listener` each epoch's validation figure; an exception
+    it raises (a pruned trial) ends the training there, its checkpoints kept."""
+    _LISTENERS.append(listener)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(listener)
 
 
 @dataclass
@@ -171,6 +188,32 @@ def default_loss(model, batch, progress: float) -> torch.Tensor:
     """The model's own loss (its problem_type's: cross-entropy, binary cross-entropy or squared error).
     `progress` (0 to 1) is unused here."""
     return model(**{k: v for k, v in batch.items() if k != "word_starts"}).loss  # where a tagger's words start
+
+
+class ClassWeightedLoss(nn.Module):
+    """The task type's loss on gold labels with each class's term weighted (--class_weights), averaged over rows.
+
+    transformers' heads take no class weights (the Trainer's answer is "override compute_loss"), so the
+    model gives logits and the task type's `hard_loss` weighs them: cross-entropy's per-class `weight`, or
+    binary cross-entropy's `pos_weight` for label sets.
+
+    Args:
+        kind: the task type (harness/tasks.py).
+        weights: one per class (ClassWeights), in label-id order.
+    """
+
+    def __init__(self, kind: TaskType, weights: ClassWeights):
+        super().__init__()
+        self.kind, self.weights = kind, weights.tensor()
+
+    def forward(self, model, batch: dict, progress: float) -> torch.Tensor:
+        logits = model(**{k: v for k, v in batch.items() if k not in ("labels", "word_starts")}).logits
+        return self.kind.hard_loss(logits, batch["labels"], weights=self.weights.to(logits.device)).mean()
+
+
+def task_loss(task: Task) -> Callable:
+    """The training loss of `task`: the model's own, or weighted per class when the task has weights."""
+    return default_loss if task.class_weights is None else ClassWeightedLoss(task.task_type, task.class_weights)
 
 
 @dataclass
@@ -335,6 +378,8 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
         save_checkpoint()
+        for listener in _LISTENERS:
+            listener(run_dir, state["epoch"], scores[validation.metric])
     progress.close()
     if config.report_to:
         accelerator.end_training()

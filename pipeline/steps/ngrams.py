@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from ..harness.errors import UsageError, check_options
-from ..harness.tasks import TaskType
+from ..harness.tasks import ClassWeights, TaskType
 
 FEATURES = ("binary", "count", "tfidf", "fasttext")
 
@@ -95,15 +95,17 @@ def _shape(word: str) -> str:
     return "".join(c for k, c in enumerate(classes) if k == 0 or c != classes[k - 1])
 
 
-def build_linear(config: NgramConfig, seed: int, kind: TaskType) -> Pipeline:
+def build_linear(config: NgramConfig, seed: int, kind: TaskType, *,
+                 class_weights: ClassWeights | None = None) -> Pipeline:
     """Vectorizer + the task type's linear model (logistic regression, one-vs-rest logistic regressions, ridge
-    regression); `binary` is the one-hot view: 1 if the n-gram occurs, else 0. To tag words: window features
-    (WindowFeatures), one-hot, and logistic regression over the tags."""
+    regression), classes weighted as `class_weights` says; `binary` is the one-hot view: 1 if the n-gram occurs,
+    else 0. To tag words: window features (WindowFeatures), one-hot, and logistic regression over the tags."""
     if config.classifier not in ("logreg", "sgd"):
         raise UsageError(f"--classifier {config.classifier!r}: choose logreg or sgd")
+    linear = kind.linear_model(config.classifier, config.regularization, seed, class_weights=class_weights)
     if kind.reads_words:
         return Pipeline([("windows", WindowFeatures(config.window)), ("vectorizer", DictVectorizer()),
-                         ("classifier", kind.linear_model(config.classifier, config.regularization, seed))])
+                         ("classifier", linear)])
     if config.features not in FEATURES[:3]:
         raise UsageError(f"--features {config.features!r}: choose one of {', '.join(FEATURES)}")
     if config.analyzer not in ("word", "char", "char_wb"):
@@ -112,8 +114,7 @@ def build_linear(config: NgramConfig, seed: int, kind: TaskType) -> Pipeline:
                "max_features": config.max_features, "lowercase": True}
     vectorizer = (TfidfVectorizer(sublinear_tf=True, **options) if config.features == "tfidf"
                   else CountVectorizer(binary=config.features == "binary", **options))
-    classifier = kind.linear_model(config.classifier, config.regularization, seed)
-    return Pipeline([("vectorizer", vectorizer), ("classifier", classifier)])
+    return Pipeline([("vectorizer", vectorizer), ("classifier", linear)])
 
 
 def describe_defaults(config: NgramConfig, kind: TaskType) -> str:
@@ -127,6 +128,7 @@ def describe_linear(pipeline: Pipeline, *, name: str) -> dict:
     """What the run record keeps of a fitted pipeline; its parameters are the coefficients and intercepts
     (what the model learned), its `class` the predictor's key for a skops pipeline."""
     return {"name": name, "family": "linear", "class": "sklearn",
+            "not_in_pipeline": "it is a scikit-learn pipeline (`pipeline.skops`), which `skops.io.load` reads",
             "parameters": linear_parameters(pipeline.named_steps["classifier"]),
             "vocabulary": len(pipeline.named_steps["vectorizer"].vocabulary_)}
 

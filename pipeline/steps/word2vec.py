@@ -135,9 +135,10 @@ class VectorClassifier:
     """The task type's linear model (logistic regression, one-vs-rest, ridge) over (TF-IDF-weighted) averaged
     word vectors."""
 
-    def __init__(self, vectors: KeyedVectors, kind: TaskType, weighting: str = "mean", seed: int = 0):
+    def __init__(self, vectors: KeyedVectors, kind: TaskType, weighting: str = "mean", *, classifier=None):
+        """`classifier`: the task type's linear model as the recipe built it (default: logistic regression)."""
         self.vectors, self.kind, self.weighting, self.idf = vectors, kind, weighting, {}
-        self.classifier = kind.linear_model("logreg", 1.0, seed)
+        self.classifier = kind.linear_model("logreg", 1.0, 0) if classifier is None else classifier
 
     def features(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.vectors.vector_size), dtype=np.float32)
@@ -161,6 +162,8 @@ class VectorClassifier:
         """What the run record keeps: parameters are vectors plus classifier; `class` is the predictor's key."""
         parameters = self.vectors.vectors.size + linear_parameters(self.classifier)
         return {"name": name, "family": "word2vec", "class": "word2vec", "parameters": int(parameters),
+                "not_in_pipeline": "it is gensim word vectors (`vectors.bin`) under a scikit-learn classifier "
+                                   "(`classifier.skops`)",
                 "vocabulary": len(self.vectors.key_to_index), "vector_size": self.vectors.vector_size}
 
     def save(self, folder: Path) -> None:

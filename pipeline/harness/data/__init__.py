@@ -73,16 +73,18 @@ def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
     source = {k: v for k, v in asdict(spec).items() if v is not None}
     if dropped:
         source["dropped_missing_text"] = dropped
+    weights = (kind.class_weights(splits["train"]["label"], spec.class_weights, label_names)
+               if spec.class_weights else None)
     return Task(splits, name, label_names, mapping, pair is not None, fingerprint(splits, label_names), source,
                 task_type=kind, task_type_from="given" if spec.task_type else "detected", label_info=labels.info,
-                threshold=spec.threshold, left_out=left_out)
+                threshold=spec.threshold, left_out=left_out, class_weights=weights)
 
 
 def check_applies(spec: DataSpec, kind: TaskType) -> None:
-    """Options of one task type are refused on another, rather than silently doing nothing."""
+    """Options of some task types are refused on another, rather than silently doing nothing."""
     defaults = DataSpec()
-    for other in TASK_TYPES.values():
-        for option in set(other.options) - set(kind.options):
-            if getattr(spec, option) != getattr(defaults, option):
-                raise UsageError(f"--{option} applies to {other.name} tasks, and this one is {kind.name}; "
-                                 "leave it out")
+    for option in sorted({o for other in TASK_TYPES.values() for o in other.options} - set(kind.options)):
+        if getattr(spec, option) != getattr(defaults, option):
+            types = [other.name for other in TASK_TYPES.values() if option in other.options]
+            raise UsageError(f"--{option} applies to {', '.join(types[:-1]) + ' and ' * (len(types) > 1) + types[-1]} tasks, and this one is {kind.name}; "
+                             "leave it out")

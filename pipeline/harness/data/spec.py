@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datasets import DatasetDict
 
 from ..errors import check_options
-from ..tasks import TASK_TYPES, TaskType, head_for
+from ..tasks import TASK_TYPES, ClassWeights, TaskType, head_for
 from .encoding import Input
 from .splits import fingerprint
 
@@ -48,6 +48,10 @@ class DataSpec:
     label_all_tokens: bool = field(default=False, metadata={
         "help": "token_classification: train on every piece of a word, not only its first (predictions are "
                 "read on the first piece either way)."})
+    class_weights: str | None = field(default=None, metadata={
+        "help": "Weigh each class in the training loss, for imbalanced data: 'balanced' (scikit-learn's rule: rows / "
+                "(classes x the class's rows); for label sets, each label's negatives over its positives) or "
+                "'name=weight,...' (others 1). Every neural step's loss and the linear models' class_weight."})
 
     def __post_init__(self):
         check_options([
@@ -62,6 +66,8 @@ class DataSpec:
             (0 < self.threshold < 1, f"--threshold must be between 0 and 1 (got {self.threshold})"),
             (self.label_separator is None or self.label_separator.strip() != "",
              "--label_separator must be a visible character, e.g. ',' or '|'"),
+            (self.class_weights in (None, "balanced") or "=" in self.class_weights,
+             f"--class_weights {self.class_weights!r}: give 'balanced' or name=weight pairs, e.g. 'negative=3'"),
         ])
 
 
@@ -79,6 +85,7 @@ class Task:
     label_info: dict = field(default_factory=dict)  # what the type records of the targets (a regression's range)
     threshold: float = 0.5  # multi_label: --threshold (a run with --tune_threshold records the one it tuned)
     left_out: list[Input] = field(default_factory=list)  # train inputs that --max_train_samples left out
+    class_weights: ClassWeights | None = None  # --class_weights, one per class, as the losses use them
 
     def head(self) -> dict:
         """What a transformers config needs to build this task's head (tasks.head_for)."""
@@ -90,5 +97,6 @@ class Task:
                 "evaluation_fingerprint": fingerprint({"test": self.splits["test"]}, self.label_names),
                 "label_names": self.label_names, "task_type": self.task_type.name,
                 "task_type_from": self.task_type_from, **({"labels": self.label_info} if self.label_info else {}),
+                **({"class_weights": self.class_weights.describe(self.label_names)} if self.class_weights else {}),
                 "label_mapping": self.label_mapping, "is_pair": self.is_pair, "source": self.source,
                 "sizes": {split: len(rows) for split, rows in self.splits.items()}}

@@ -252,7 +252,8 @@ class Distiller:
     def _objective(self, student) -> DistillationObjective:
         settings, teacher = self.settings, self.teachers[0].loaded.model
         soft = SoftTargetLoss(self.task.task_type, temperature=settings.temperature, temperature_end=settings.temperature_end,
-                              alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard)
+                              alpha_kd=settings.alpha_kd, alpha_hard=settings.alpha_hard,
+                              class_weights=self.task.class_weights and self.task.class_weights.tensor())
         intermediate = tuple((loss.reads, loss.build(settings, student.model, teacher))
                              for loss in INTERMEDIATE_LOSSES.values() if loss.active(settings))
         if not intermediate:  # soft targets only: the teacher's logits are cached, the teacher need not run

@@ -36,12 +36,15 @@ class SoftTargetLoss(nn.Module):
         alpha_kd: weight of the soft-target term.
         alpha_hard: weight of the loss on gold labels; rows whose hard_weight is 0 (transfer text, which has
             only the teacher's word for its label) are left out of it.
+        class_weights: each class's weight in the loss on gold labels (--class_weights; the soft targets come
+            from a teacher trained with the same weights).
     """
 
     def __init__(self, kind: TaskType, *, temperature: float = 2.0, temperature_end: float | None = None,
-                 alpha_kd: float = 0.5, alpha_hard: float = 0.5):
+                 alpha_kd: float = 0.5, alpha_hard: float = 0.5, class_weights: torch.Tensor | None = None):
         super().__init__()
         self.kind, self.temperature, self.alpha_kd, self.alpha_hard = kind, temperature, alpha_kd, alpha_hard
+        self.class_weights = class_weights
         self.temperature_end = temperature if temperature_end is None else temperature_end
 
     def temperature_at(self, progress: float) -> float:
@@ -59,7 +62,8 @@ class SoftTargetLoss(nn.Module):
             loss = loss + self.alpha_kd * self.kind.soft_loss(soft_input, teacher_logits,
                                                               self.temperature_at(progress)).mean()
         if self.alpha_hard:
-            hard = self.kind.hard_loss(student_logits, labels)
+            weights = None if self.class_weights is None else self.class_weights.to(student_logits.device)
+            hard = self.kind.hard_loss(student_logits, labels, weights=weights)
             loss = loss + self.alpha_hard * (hard * hard_weight).sum() / hard_weight.sum().clamp(min=1.0)
         return loss
 

@@ -69,10 +69,11 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
 
 def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> dict:
     """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF 1-2-grams
-    and the task type's linear model; to tag words, its window features), its main metric per phenomenon, and
-    the task type's paired test (exact McNemar for classes, a paired bootstrap otherwise)."""
+    and the task type's linear model, classes weighted as the run's; to tag words, its window features), its main
+    metric per phenomenon, and the task type's paired test (exact McNemar for classes, a paired bootstrap
+    otherwise)."""
     kind, defaults = task.task_type, NgramConfig()
-    baseline = build_linear(defaults, seed, kind)
+    baseline = build_linear(defaults, seed, kind, class_weights=task.class_weights)
     baseline.fit(*kind.linear_inputs(joined_texts(task.splits["train"]), task.splits["train"]["label"]))
     metrics, guesses = score_model(lambda split: texts_outputs(lambda texts: kind.linear_outputs(baseline, texts),
                                                                 task, split), task, seed=seed)
