@@ -166,7 +166,7 @@ def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
                      "MB": f"{row['size_mb']:.1f}" if row["size_mb"] else "", row["metric"]: score,
                      "95% CI": f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]",
                      **({"macro F1": f"{row['f1_macro']:.4f}" if row.get("f1_macro") is not None else ""}
-                        if table.get("imbalanced") and row["metric"] != "macro F1" else {}),
+                        if table.get("imbalanced") else {}),
                      **{p: f"{row['per_phenomenon'][p]:.4f}" for p in phenomena},
                      "samples/s": f"{row['samples_per_second']:.0f}",
                      "retention": f"{row['retention']:.3f}" if row["retention"] is not None else ""})

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from .errors import UsageError
-from .records import RunRecord, read_record
+from .records import RunRecord, read_record, record_task_type
 from .runs import RECORD
 from .training import epoch_listener
 
@@ -207,7 +207,7 @@ def search(recipe: Path, *, fixed: list[str], space: list[Param], trials: int, f
         finally:
             trial.set_user_attr("minutes", (time.perf_counter() - start) / 60)
         trial.set_user_attr("run_dir", str(record.run_dir))
-        return float(record.validation["best"][_main(record)])
+        return float(record.validation["best"][record_task_type(record).main_metric])
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     left = trials - len(study.get_trials(deepcopy=False, states=done))
@@ -216,12 +216,6 @@ def search(recipe: Path, *, fixed: list[str], space: list[Param], trials: int, f
                        catch=())
     return [Trial(t.number, t.params, t.state.name.lower(), t.value, t.user_attrs.get("run_dir"),
                   t.user_attrs.get("minutes")) for t in study.get_trials(deepcopy=False)]
-
-
-def _main(record: RunRecord) -> str:
-    from .records import record_task_type
-
-    return record_task_type(record).main_metric
 
 
 def plot_trials(trials: list[Trial], path: Path, *, metric: str) -> None:

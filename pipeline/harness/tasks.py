@@ -49,8 +49,8 @@ class ClassWeights:
     balanced: bool
     values: list[float]
 
-    def tensor(self, device=None) -> torch.Tensor:
-        return torch.tensor(self.values, dtype=torch.float, device=device)
+    def tensor(self) -> torch.Tensor:
+        return torch.tensor(self.values, dtype=torch.float)
 
     def describe(self, names: list[str]) -> dict:
         """What the run record keeps: the rule, and every class's weight by name."""
