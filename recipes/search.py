@@ -12,9 +12,10 @@ or a YAML file (`learning_rate: {low: 1e-4, high: 1e-2, log: true}`, `epochs: {l
 `vocab_size: [4000, 8000]`); with neither, the recipe's default space below. For distillation it
 covers what users guess most: the temperature, the weights of the soft and gold-label losses, the student's
 learning rate and its size (the BiLSTM's word vocabulary); its trials skip the labels-only twin and the
-exports, and share one teacher. The study, the trials' run folders and trials.png are in
-outputs/search-<recipe>-<study name>/; the best trial (by validation) is printed with its test figure,
-the only test figure the search reads.
+exports, and share one teacher. Trials run with --no_test (scored on validation, the test rows unused);
+the best trial's options then run once more, on the test set: the only test figure the search makes. The
+study, the trials' run folders, that last run (test-trial-<n>/) and trials.png are in
+outputs/search-<recipe>-<study name>/.
 """
 
 import argparse
@@ -23,9 +24,9 @@ from pathlib import Path
 
 from pipeline.harness.config import RecipeParser, run_cli
 from pipeline.harness.errors import UsageError
-from pipeline.harness.records import read_record, record_task_type
+from pipeline.harness.records import record_task_type
 from pipeline.harness.reports import markdown_table
-from pipeline.harness.search import parse_param, plot_trials, read_space, search
+from pipeline.harness.search import parse_param, plot_trials, read_space, rerun_on_test, search
 
 RECIPES = Path(__file__).resolve().parent
 # Each recipe's default space, and the options its trials add (what a trial need not make).
@@ -60,7 +61,7 @@ def main() -> None:
     defaults, added = SPACES[args.recipe]
     space = (read_space(Path(args.space)) if args.space
              else [parse_param(p) for p in (args.param or defaults)])
-    for option in ("--output_dir", "--resume", "--run_name", "--push_to_hub"):
+    for option in ("--output_dir", "--resume", "--run_name", "--push_to_hub", "--no_test"):
         if option in recipe_args:
             raise UsageError(f"{option} is the search's to set for its trials; leave it out")
     searched = {f"--{p.name}" for p in space}
@@ -74,13 +75,17 @@ def main() -> None:
     trials = search(RECIPES / f"{args.recipe}.py", fixed=[*recipe_args, *added], space=space, trials=args.trials,
                     folder=folder, resume=args.resume, seed=args.sampler_seed, timeout_minutes=args.timeout_minutes)
 
-    # 2. The trials side by side, and the best by validation with its test figure.
+    # 2. The best trial by validation, run once more on the test set (the trials never used it).
     done = [t for t in trials if t.state == "complete"]
     if not done:
         raise UsageError(f"no trial finished in {folder} (all were pruned or failed)")
     best = max(done, key=lambda t: t.validation)
-    record = read_record(best.run_dir)
+    print(f"\n### the best trial ({best.number}) once more, scored on the test set", flush=True)
+    record = rerun_on_test(RECIPES / f"{args.recipe}.py", fixed=[*recipe_args, *added], params=best.params,
+                           folder=folder / f"test-trial-{best.number}")
     metric = record_task_type(record).main_metric
+
+    # 3. The trials side by side, and the chosen options' test figure.
     rows = [{"trial": t.number, "state": t.state, f"validation {metric}": t.validation,
              **{k: f"{v:.4g}" if isinstance(v, float) else v for k, v in t.params.items()},
              "minutes": t.minutes} for t in trials]
@@ -89,12 +94,13 @@ def main() -> None:
     summary = {"recipe": args.recipe, "space": [p.describe() for p in space], "fixed": recipe_args,
                "trials": [vars(t) for t in trials], "best": {"trial": best.number, "params": best.params,
                                                              "validation": best.validation, "run_dir": best.run_dir,
-                                                             "test": record.metrics[metric]},
+                                                             "test": record.metrics[metric],
+                                                             "test_run_dir": str(record.run_dir)},
                "minutes": minutes}
     (folder / "best.json").write_text(json.dumps(summary, indent=2, default=str))
     print("\n" + markdown_table(rows, list(rows[0])))
-    print(f"\nbest: trial {best.number}, validation {metric} {best.validation:.4f}, test {metric} "
-          f"{record.metrics[metric]:.4f} ({best.run_dir}); {len(trials)} trials in {minutes:.1f} minutes")
+    print(f"\nbest: trial {best.number}, validation {metric} {best.validation:.4f}; its options on the test set: "
+          f"{metric} {record.metrics[metric]:.4f} ({record.run_dir}); {len(trials)} trials in {minutes:.1f} minutes")
     print(f"{folder / 'trials.png'}\n{folder / 'best.json'}")
 
 

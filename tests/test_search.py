@@ -36,12 +36,19 @@ def test_a_search_chooses_on_validation_and_an_interrupted_study_continues(tmp_p
     folder = out / "search-bow-study"
     first = json.loads((folder / "best.json").read_text())
     assert [t["state"] for t in first["trials"]] == ["complete", "complete"]
-    for trial in first["trials"]:  # each trial is a normal run with its record, scored on validation
+    for trial in first["trials"]:  # each trial is a normal run with its record, scored on validation only
         record = json.loads((Path(trial["run_dir"]) / RECORD).read_text())
         assert trial["validation"] == record["validation"]["best"]["accuracy"]
         assert record["config"]["learning_rate"] == pytest.approx(trial["params"]["learning_rate"])
+        assert record["task"]["source"]["no_test"] is True  # its "test" figure is the validation one
+        assert record["metrics"]["accuracy"] == pytest.approx(trial["validation"])
     best = max(first["trials"], key=lambda t: t["validation"])
     assert first["best"]["trial"] == best["number"] and (folder / "trials.png").is_file()
+    # The chosen options run once more on the test set: the same model (same validation), the test rows now used.
+    final = json.loads((Path(first["best"]["test_run_dir"]) / RECORD).read_text())
+    assert final["task"]["source"]["no_test"] is False and final["task"]["fingerprint"] != record["task"]["fingerprint"]
+    assert final["validation"]["best"]["accuracy"] == pytest.approx(best["validation"])
+    assert first["best"]["test"] == final["metrics"]["accuracy"]
 
     # A process killed mid-trial leaves it running in the study: --resume runs it again, then the rest.
     study = optuna.load_study(study_name=folder.name, storage=f"sqlite:///{folder / 'study.db'}")
@@ -64,6 +71,7 @@ def test_a_search_chooses_on_validation_and_an_interrupted_study_continues(tmp_p
     (["bow", "--param", "learning_rate=0:1:log"], "log-scale range must be positive"),
     (["bow", "--param", "learning_rate=0.01:0.1", "--learning_rate", "0.05"], "is searched, so it cannot also be fixed"),
     (["bow", "--resume"], "no search to continue"),
+    (["bow", "--no_test"], "is the search's to set for its trials"),
     (["bow", "--trials", "0"], "--trials must be at least 1"),
     (["bogus"], "invalid choice: 'bogus'"),
 ])

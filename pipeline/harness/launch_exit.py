@@ -6,6 +6,11 @@ a ChildFailedError) traceback and exit status 1. `nlp_road_launch.pth`, installe
 calls `install()` at interpreter start; in an accelerate launcher process that runs one of this
 project's recipes, an uncaught failure whose child exit status is 2 then ends the launcher with
 status 2 and no traceback (the recipe already said why). Anything else is left to accelerate.
+
+Every Python process runs the .pth, so this file is installed a second time as the top-level module
+`nlp_road_launch` (pyproject.toml) and imports nothing but the standard library: importing it as
+`pipeline.harness.launch_exit` would import the package, and with it torch and transformers, in every
+process (6 s before `python -c pass` returned).
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 USAGE_ERROR = 2
 
 
@@ -37,7 +41,9 @@ def _usage_error_exits_quietly(default):
 
 
 def _runs_a_recipe(argv: list[str]) -> bool:
-    return any(arg.endswith(".py") and RECIPES in Path(arg).resolve().parents for arg in argv)
+    """A script under a `recipes` folder beside this project's `pipeline` package."""
+    return any(arg.endswith(".py") and any(folder.name == "recipes" and (folder.parent / "pipeline").is_dir()
+                                           for folder in Path(arg).resolve().parents) for arg in argv)
 
 
 def _child_status(error: BaseException) -> int | None:

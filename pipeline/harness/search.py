@@ -1,12 +1,12 @@
 """Hyperparameter search over any recipe's options, with Optuna.
 
 Each trial is a normal run of the recipe (its own folder and record), with the options the sampler
-picked added to the fixed ones. The training loop reports every epoch's validation figure to Optuna
-(training.epoch_listener), whose median pruner stops a trial that is behind the others at the same
-epoch; a pruned run keeps its checkpoints and writes no record. Trials are compared on validation only:
-the study never reads a trial's test figure except the chosen one's, printed once at the end. The
-study lives in Optuna's SQLite storage beside the trials, so an interrupted search continues with
---resume (a trial cut off midway runs again with the same options).
+picked added to the fixed ones, and --no_test: a trial never touches the test rows. The training loop
+reports every epoch's validation figure to Optuna (training.epoch_listener), whose median pruner stops a
+trial that is behind the others at the same epoch; a pruned run keeps its checkpoints and writes no
+record. The chosen options run once more at the end, on the test set (rerun_on_test). The study lives in
+Optuna's SQLite storage beside the trials, so an interrupted search continues with --resume (a trial
+cut off midway runs again with the same options).
 """
 
 from __future__ import annotations
@@ -133,9 +133,9 @@ class Trial:
     minutes: float | None
 
 
-def run_trial(recipe: Path, args: list[str], *, report) -> RunRecord:
-    """One run of `recipe` in this process with `args`; `report(run_dir, epoch, value)` hears each epoch of the
-    recipe's own run (not of the runs it reuses or makes first, such as a distillation's teacher)."""
+def run_trial(recipe: Path, args: list[str], *, report=None) -> RunRecord:
+    """One run of `recipe` in this process with `args`; `report(run_dir, epoch, value)`, if given, hears each epoch
+    of the recipe's own run (not of the runs it reuses or makes first, such as a distillation's teacher)."""
     from accelerate.state import AcceleratorState
 
     before = set(recipe_runs(recipe.stem, _output_dir(args)))
@@ -143,7 +143,7 @@ def run_trial(recipe: Path, args: list[str], *, report) -> RunRecord:
     sys.argv = [str(recipe), *args]
     try:
         with epoch_listener(lambda run_dir, epoch, value: report(run_dir, epoch, value)
-                            if run_dir.name.startswith(recipe.stem + "-") else None):
+                            if report and run_dir.name.startswith(recipe.stem + "-") else None):
             runpy.run_path(str(recipe), run_name="search_trial")["main"]()
     finally:
         sys.argv = argv
@@ -152,6 +152,19 @@ def run_trial(recipe: Path, args: list[str], *, report) -> RunRecord:
     if not made:
         raise UsageError(f"the trial's run of {recipe.name} wrote no record under {_output_dir(args)}")
     return read_record(made[-1])
+
+
+def rerun_on_test(recipe: Path, *, fixed: list[str], params: dict, folder: Path) -> RunRecord:
+    """The chosen options run once more, on the test set, into `folder`: the only run of the search that reads
+    test rows. Found again, not re-run, when it finished before (a search resumed after its end)."""
+    done = recipe_runs(recipe.stem, folder)
+    if done:
+        return read_record(done[-1])
+    return run_trial(recipe, [*fixed, *_options(params), "--output_dir", str(folder)])
+
+
+def _options(params: dict) -> list[str]:
+    return [a for k, v in params.items() for a in (f"--{k}", str(v))]
 
 
 def recipe_runs(recipe: str, output_dir: Path) -> list[Path]:
@@ -189,7 +202,6 @@ def search(recipe: Path, *, fixed: list[str], space: list[Param], trials: int, f
 
     def objective(trial) -> float:
         params = {p.name: p.suggest(trial) for p in space}
-        options = [a for k, v in params.items() for a in (f"--{k}", str(v))]
         print(f"\n### trial {trial.number}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                          for k, v in params.items()), flush=True)
         start = time.perf_counter()
@@ -203,7 +215,8 @@ def search(recipe: Path, *, fixed: list[str], space: list[Param], trials: int, f
                 raise optuna.TrialPruned()
 
         try:
-            record = run_trial(recipe, [*fixed, *options, "--output_dir", str(output)], report=report)
+            record = run_trial(recipe, [*fixed, "--no_test", *_options(params), "--output_dir", str(output)],
+                               report=report)
         finally:
             trial.set_user_attr("minutes", (time.perf_counter() - start) / 60)
         trial.set_user_attr("run_dir", str(record.run_dir))

@@ -7,7 +7,8 @@ Both sides share the data options (SST-2 from ../shared/data, 4,000 labelled row
 the other training rows) and one teacher (MiniLM fine-tuned on the 4,000 rows by the default run; the trials
 are given its run folder). The default side is distill.py's defaults; the searched side is the trial with the best
 validation accuracy over the default space (temperature, alpha_kd, alpha_hard, the student's learning rate and
-vocabulary), pruned by Optuna's median pruner. Both are scored on the test split once; the paired test is exact
+vocabulary), pruned by Optuna's median pruner, its trials scored on validation only (--no_test) and its
+options run once more on the test split. Both sides are scored on the test split once; the paired test is exact
 McNemar on the same test sentences. The search's minutes are wall-clock on this machine (threads: the cores).
 """
 
@@ -42,7 +43,7 @@ def main() -> None:
         command.append("--resume")
     subprocess.run(command, cwd=ROOT, check=True)
     summary = json.loads((folder / "best.json").read_text())
-    best = json.loads((Path(summary["best"]["run_dir"]) / "results.json").read_text())
+    best = json.loads((Path(summary["best"]["test_run_dir"]) / "results.json").read_text())  # its options on test
     names, kind, gold = default["task"]["label_names"], task_type("single_label"), _gold(default)
     a = read_predictions(ROOT / default["run_dir"], names, kind)
     b = read_predictions(ROOT / best["run_dir"], names, kind)

@@ -70,6 +70,8 @@ def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
     if spec.max_eval_samples:
         for split in ("validation", "test"):
             splits[split] = splits[split].select(range(min(spec.max_eval_samples, len(splits[split]))))
+    if spec.no_test:  # the test rows stay unused; what a run calls its test score is its validation score
+        splits["test"] = splits["validation"]
     source = {k: v for k, v in asdict(spec).items() if v is not None}
     if dropped:
         source["dropped_missing_text"] = dropped

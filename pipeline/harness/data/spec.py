@@ -52,6 +52,10 @@ class DataSpec:
         "help": "Weigh each class in the training loss, for imbalanced data: 'balanced' (scikit-learn's rule: rows / "
                 "(classes x the class's rows); for label sets, each label's negatives over its positives) or "
                 "'name=weight,...' (others 1). Every neural step's loss and the linear models' class_weight."})
+    no_test: bool = field(default=False, metadata={
+        "help": "Score on the validation split and leave the test rows unused: what hyperparameter search trials do, "
+                "so that choosing never sees the test set. The record's test figures are then validation figures "
+                "(its data fingerprint differs, so a board never mixes them with test results)."})
 
     def __post_init__(self):
         check_options([
