@@ -166,12 +166,15 @@ def _compute(encoder: Encoder, rows: Dataset, folder: Path, *, collate, batch_si
                          **{column: rows.features[column] for column in kept}})  # labels: the task type's
     if "word_starts" in kept:  # a tagger's labels hold -100 where no tag is read
         features["labels"] = Sequence(Value("int64"))
-    staging = folder.with_name(folder.name + ".tmp")
+    staging = folder.with_name(folder.name + f".tmp{os.getpid()}")  # each process its own: runs may share the cache
     shutil.rmtree(staging, ignore_errors=True)
     Dataset.from_dict(columns, features=features).save_to_disk(str(staging))
     folder.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(staging, folder)
+    if (folder / "dataset_info.json").is_file():  # another process computed the same layers meanwhile
+        shutil.rmtree(staging)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
 
 
 class FeatureCollator:
