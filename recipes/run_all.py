@@ -12,17 +12,16 @@ objective) and a distilled student.
 
 Every step trains on the same labelled rows (1,000 by default), so one leaderboard table per data set
 holds them all; with several data sets, the multi-task board sets them side by side (GLUE-style).
-Each recipe runs through `accelerate launch`, as a user would run it. The distillation step
-finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
+Each step runs in this process, one after the other, as the command printed before it would run
+it (`python recipes/<recipe>.py ...`): the libraries are imported once, not forty times. The
+distillation step finds the fine-tuned `minilm` of the same seed in outputs/ and reuses it as its teacher.
 """
 
 import argparse
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from pipeline.harness.config import RecipeParser, run_cli
+from pipeline.harness.config import RecipeParser, run_cli, run_script
 from pipeline.harness.heads import FAMILY
 from pipeline.harness.tasks import TASK_TYPES
 from pipeline.steps.distillation import DistillConfig
@@ -38,19 +37,10 @@ def elapsed() -> str:
     return f"[{minutes} min {seconds:02d} s]"
 
 
-def launch(recipe: str, args: list[str]) -> None:
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / f"{recipe}.py"), *args]
-    print(f"\n{elapsed()} $ accelerate launch recipes/{recipe}.py {' '.join(args)}", flush=True)
-    if subprocess.run(command).returncode != 0:
-        sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
-
-
-def python(recipe: str, args: list[str]) -> None:
-    """Recipes with no training loop (scikit-learn, gensim) run as plain scripts."""
+def step(recipe: str, args: list[str]) -> None:
+    """One step of the road: recipes/<recipe>.py with `args`, in this process."""
     print(f"\n{elapsed()} $ python recipes/{recipe}.py {' '.join(args)}", flush=True)
-    if subprocess.run([sys.executable, str(ROOT / f"{recipe}.py"), *args]).returncode != 0:
-        sys.exit(f"run_all: recipes/{recipe}.py failed (see above)")
+    run_script(ROOT / f"{recipe}.py", args)
 
 
 def main() -> None:
@@ -102,7 +92,7 @@ def main() -> None:
         road(dataset, args)
     reports = str(Path(args.output_dir) / "reports")
     for recipe in ("leaderboard", "params_report"):
-        python(recipe, ["--runs", args.output_dir, "--output_dir", reports])
+        step(recipe, ["--runs", args.output_dir, "--output_dir", reports])
     print(f"\n{elapsed()} run_all: done")
 
 
@@ -121,16 +111,16 @@ def road(dataset: str, args: argparse.Namespace) -> None:
     for seed in args.seeds:
         s = ["--seed", str(seed)]
         elmo = [*data, *s, "--epochs", str(args.elmo_epochs), "--learning_rate", "3e-3", *stop]
-        launch("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
-        launch("bow", [*data, *s, "--features", "tfidf", "--ngram_max", "2"])  # TF-IDF 1-2-grams
-        launch("bow", [*data, *s, "--features", "fasttext", "--epochs", str(args.scratch_epochs),
+        step("bow", [*data, *s, "--features", "binary", "--ngram_max", "1"])  # one-hot bag of words
+        step("bow", [*data, *s, "--features", "tfidf", "--ngram_max", "2"])  # TF-IDF 1-2-grams
+        step("bow", [*data, *s, "--features", "fasttext", "--epochs", str(args.scratch_epochs),
                        "--learning_rate", "0.05", *stop])
-        python("word2vec", [*data, "--seed", str(seed), "--architecture", "skipgram"])
-        launch("rnn", [*data, *s, "--epochs", str(args.rnn_epochs), "--learning_rate", "2e-3",
+        step("word2vec", [*data, "--seed", str(seed), "--architecture", "skipgram"])
+        step("rnn", [*data, *s, "--epochs", str(args.rnn_epochs), "--learning_rate", "2e-3",
                        "--sequence_length", "48", *stop])
         for model in args.finetune_models:
             pretrained = model == args.teacher or model == "minilm"
-            launch("finetune", [*data, "--model", model, *s, *(teacher if pretrained else scratch)])
+            step("finetune", [*data, "--model", model, *s, *(teacher if pretrained else scratch)])
         # What pretraining buys each family: the same tiny model and fine-tuning, from scratch and pretrained.
         for objective in args.pretrain if corpus else []:
             model = OBJECTIVES[objective].default_model
@@ -138,22 +128,22 @@ def road(dataset: str, args: argparse.Namespace) -> None:
             pretrain_args += ["--corpus_size", str(args.pretrain_corpus_size)] if args.pretrain_corpus_size else []
             pretrain_args += ["--epochs", str(args.pretrain_epochs)] if args.pretrain_epochs else []
             if finished_pretraining(pretrain_args) is None:  # the first seed pretrains, the others reuse the run
-                launch("pretrain", pretrain_args)
+                step("pretrain", pretrain_args)
             pretrained = finished_pretraining(pretrain_args).run_dir
             if objective == "bilm":  # the ELMo step: the biLM frozen, a scalar mix of its layers learned
                 if "bilm" in args.elmo_encoders:
-                    launch("elmo", [*elmo, "--encoder", pretrained])
+                    step("elmo", [*elmo, "--encoder", pretrained])
                 continue
             # Both read the tokens the way this pretraining informs (a masked LM: their mean, not BERT's [CLS]).
             readout = OBJECTIVES[objective].readout
             tune = [*data, *s, *scratch, *(["--pooling", readout] if readout != FAMILY else [])]
             if model not in args.finetune_models or readout != FAMILY:
-                launch("finetune", [*tune, "--model", model])
-            launch("finetune", [*tune, "--model", pretrained])
+                step("finetune", [*tune, "--model", model])
+            step("finetune", [*tune, "--model", pretrained])
         for encoder in (e for e in args.elmo_encoders if e != "bilm"):  # the same mix over a pretrained transformer
-            launch("elmo", [*elmo, "--encoder", encoder])
+            step("elmo", [*elmo, "--encoder", encoder])
         # The teacher's options are its fine-tune's above (the main job's), so distillation reuses that run.
-        launch("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
+        step("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(args.teacher_learning_rate),
                            "--epochs", str(args.student_epochs), *stop, *s,
                            "--max_transfer_rows", str(args.max_transfer_rows)])

@@ -121,6 +121,23 @@ def _read_yaml(path: Path, parser: argparse.ArgumentParser) -> dict:
     return values
 
 
+def run_script(script: Path, args: list[str]) -> None:
+    """Run a recipe's main() in this process, as `python script args` would run it: the libraries are imported
+    once for many runs (a search's trials, the whole road's steps). Its Accelerator, a process-wide
+    singleton, is forgotten afterwards, so the next run builds its own."""
+    import runpy
+
+    from accelerate.state import AcceleratorState
+
+    argv = sys.argv
+    sys.argv = [str(script), *args]
+    try:
+        runpy.run_path(str(script), run_name="run_script")["main"]()
+    finally:
+        sys.argv = argv
+        AcceleratorState._reset_state(True)
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run a recipe's main: a UsageError becomes one line on stderr and exit status 2."""
     try:

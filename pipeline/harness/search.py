@@ -12,8 +12,6 @@ cut off midway runs again with the same options).
 from __future__ import annotations
 
 import math
-import runpy
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .config import run_script
 from .errors import UsageError
 from .records import RunRecord, read_record, record_task_type
 from .runs import RECORD
@@ -136,18 +135,10 @@ class Trial:
 def run_trial(recipe: Path, args: list[str], *, report=None) -> RunRecord:
     """One run of `recipe` in this process with `args`; `report(run_dir, epoch, value)`, if given, hears each epoch
     of the recipe's own run (not of the runs it reuses or makes first, such as a distillation's teacher)."""
-    from accelerate.state import AcceleratorState
-
     before = set(recipe_runs(recipe.stem, _output_dir(args)))
-    argv = sys.argv
-    sys.argv = [str(recipe), *args]
-    try:
-        with epoch_listener(lambda run_dir, epoch, value: report(run_dir, epoch, value)
-                            if report and run_dir.name.startswith(recipe.stem + "-") else None):
-            runpy.run_path(str(recipe), run_name="search_trial")["main"]()
-    finally:
-        sys.argv = argv
-        AcceleratorState._reset_state(True)  # the next trial builds its Accelerator afresh
+    with epoch_listener(lambda run_dir, epoch, value: report(run_dir, epoch, value)
+                        if report and run_dir.name.startswith(recipe.stem + "-") else None):
+        run_script(recipe, args)
     made = [run for run in recipe_runs(recipe.stem, _output_dir(args)) if run not in before]
     if not made:
         raise UsageError(f"the trial's run of {recipe.name} wrote no record under {_output_dir(args)}")

@@ -6,7 +6,7 @@
 
 Each seed is one `accelerate launch recipes/distill.py --seed N` with the recipe's defaults (a BiLSTM
 student): the teacher (seeded apart) is fine-tuned once and reused, its soft targets are cached.
-Built-in: 1,000 labelled rows, the other 5,000 train rows and 20,000 generated sentences unlabelled.
+Built-in: 1,000 labelled rows, the other 5,000 train rows and 5,000 generated sentences unlabelled.
 SST-2: 4,000 labelled rows, the other 56,614 train phrases unlabelled, scored on test.tsv (the GLUE
 dev set). Every figure is read back from the distilled student's run record.
 """

@@ -43,7 +43,7 @@ SETS = {
                      "folder": "conll2003-2k", "finetune": ["--epochs", "5"],
                      "distill": ["--augment", "mask", "--augment_copies", "1", "--epochs", "3"]},
     "builtin-ner": {"data": ["--task_type", "token_classification", "--max_train_samples", "1000"],
-                    "finetune": ["--epochs", "4"], "distill": ["--max_transfer_rows", "10000"]},
+                    "finetune": ["--epochs", "4"], "distill": ["--generated", "20000", "--max_transfer_rows", "10000"]},
 }
 WINDOW = ["--window", "2"]
 BILSTM = ["--epochs", "5", "--learning_rate", "3e-3"]

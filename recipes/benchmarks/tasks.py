@@ -35,14 +35,15 @@ SETS = {
                                 "--tune_threshold", "--max_train_samples", "6838"],
                        "distill": ["--augment", "mask", "ngram", "--augment_copies", "2", "--teacher_epochs", "3",
                                    "--max_length", "64"]},
-    "builtin-regression": {"data": ["--task_type", "regression", "--max_train_samples", "1000"], "distill": []},
+    "builtin-regression": {"data": ["--task_type", "regression", "--max_train_samples", "1000"],
+                           "distill": ["--generated", "20000"]},
     # The main job's teacher settings (4 epochs at 1e-4, [CLS] read-out) leave MiniLM at the label prior here: 12
     # sigmoids, 1.6 labels a row. all-MiniLM-L6-v2 was trained as a mean-pooled sentence encoder, and read that
     # way, longer and faster, it learns; the teacher is fine-tuned first (finetune.py) and handed to distill.py.
     "builtin-multi-label": {"data": ["--task_type", "multi_label", "--tune_threshold", "--max_train_samples", "1000"],
                             "teacher": ["--pooling", "mean", "--learning_rate", "2e-4", "--epochs", "15",
                                         "--early_stopping_patience", "3"],
-                            "distill": []},
+                            "distill": ["--generated", "20000"]},
 }
 STUDENTS = ["student, labels only", "student, distilled", "student, distilled, onnx-int8"]
 

@@ -47,7 +47,7 @@ class DistillConfig:
     relation_heads: int = field(default=12, metadata={"help": "Relation heads of that loss (divides both widths)."})
     left_out: bool = field(default=True, metadata={
         "help": "Train rows that --max_train_samples leaves out join the transfer set, their labels unused."})
-    generated: int = field(default=20000, metadata={
+    generated: int = field(default=5000, metadata={
         "help": "With --dataset builtin: this many more generated sentences join the transfer set "
                 "(never a test sentence, never a held-out pairing)."})
     unlabeled_file: str | None = field(default=None, metadata={
