@@ -287,6 +287,15 @@ def test_a_usage_error_under_accelerate_launch_is_one_line_and_exit_2(tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_the_installed_launch_hook_imports_nothing_heavy_into_other_processes():
+    """Every Python process reads nlp_road_launch.pth: it must not import the package (torch, transformers) there."""
+    result = subprocess.run([sys.executable, "-c", "import sys, nlp_road_launch; "
+                             "print(sorted({'torch', 'transformers', 'pipeline'} & set(sys.modules)))"],
+                            capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
 def test_help_lists_every_option():
     result = subprocess.run([sys.executable, str(ROOT / "recipes" / "finetune.py"), "--help"],
                             capture_output=True, text=True, cwd=ROOT)

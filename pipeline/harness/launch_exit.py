@@ -7,8 +7,8 @@ calls `install()` at interpreter start; in an accelerate launcher process that r
 project's recipes, an uncaught failure whose child exit status is 2 then ends the launcher with
 status 2 and no traceback (the recipe already said why). Anything else is left to accelerate.
 
-Every Python process runs the .pth, so this file is installed a second time as the top-level module
-`nlp_road_launch` (pyproject.toml) and imports nothing but the standard library: importing it as
+Every Python process runs the .pth, so this file is installed as the top-level module `nlp_road_launch`
+(pyproject.toml) and imports nothing but the standard library: importing it as
 `pipeline.harness.launch_exit` would import the package, and with it torch and transformers, in every
 process (6 s before `python -c pass` returned).
 """
