@@ -33,6 +33,8 @@ def test_the_training_loop_reports_each_epoch_and_a_pruned_run_keeps_only_checkp
 def test_a_search_chooses_on_validation_and_an_interrupted_study_continues(tmp_path, capsys):
     out = tmp_path / "out"
     assert run_recipe("search", ["bow", "--trials", "2", *SPACE, *FAST, "--output_dir", str(out)]) == 0
+    printed = capsys.readouterr().out  # each trial's result says what it was scored on; the last run, test
+    assert printed.count("| validation (--no_test) accuracy |") == 2 and printed.count("| test accuracy |") == 1
     folder = out / "search-bow-study"
     first = json.loads((folder / "best.json").read_text())
     assert [t["state"] for t in first["trials"]] == ["complete", "complete"]

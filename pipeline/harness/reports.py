@@ -28,7 +28,8 @@ def result_rows(record: RunRecord) -> list[dict]:
     """One row per metric of a run record (its task type's, the main one with its interval), per phenomenon too."""
     metrics, kind = record.metrics, record_task_type(record)
     name, value, (low, high) = main_metric(record)
-    rows = [{"metric": f"test {kind.metrics[name]}", "value": f"{value:.4f} [{low:.4f}, {high:.4f}]"}]
+    scored = "validation (--no_test)" if record.task["source"].get("no_test") else "test"
+    rows = [{"metric": f"{scored} {kind.metrics[name]}", "value": f"{value:.4f} [{low:.4f}, {high:.4f}]"}]
     rows += [{"metric": title, "value": metrics[other]} for other, title in list(kind.metrics.items())[1:]]
     if "threshold" in metrics:
         rows.append({"metric": "decision threshold", "value": metrics["threshold"]})

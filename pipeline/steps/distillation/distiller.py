@@ -121,7 +121,8 @@ class Distiller:
                                         options=self.options, accelerator=self.accelerator) for plan in self.plans]
         self.teacher_test = self._score_teacher(self.teachers[0])
         metric = self.task.task_type.main_metric
-        self.accelerator.print(f"teacher: test {metric} {self.teacher_test[0][metric]:.4f}")
+        scored = "validation (--no_test)" if self.data_spec.no_test else "test"
+        self.accelerator.print(f"teacher: {scored} {metric} {self.teacher_test[0][metric]:.4f}")
         return self.teachers
 
     def _check_resume(self, teacher_spec: ModelSpec, teacher_train: TrainConfig) -> None:
