@@ -61,11 +61,12 @@ def main() -> None:
     defaults, added = SPACES[args.recipe]
     space = (read_space(Path(args.space)) if args.space
              else [parse_param(p) for p in (args.param or defaults)])
-    for option in ("--output_dir", "--resume", "--run_name", "--push_to_hub", "--no_test"):
-        if option in recipe_args:
+    # the recipes' parser reads --push-to-hub as --push_to_hub: compare names spelt one way
+    given = {"--" + a[2:].split("=", 1)[0].replace("-", "_") for a in recipe_args if a.startswith("--")}
+    for option in ("--run_name", "--push_to_hub", "--no_test"):  # --output_dir and --resume are the search's own
+        if option in given:
             raise UsageError(f"{option} is the search's to set for its trials; leave it out")
-    searched = {f"--{p.name}" for p in space}
-    clash = sorted(searched & {a.split("=", 1)[0] for a in recipe_args})
+    clash = sorted({f"--{p.name}" for p in space} & given)
     if clash:
         raise UsageError(f"{', '.join(clash)} is searched, so it cannot also be fixed; leave it out of the options")
     folder = Path(args.output_dir) / f"search-{args.recipe}-{args.study_name}"

@@ -1,5 +1,4 @@
 import os
-import runpy
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -7,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.harness.config import run_cli, run_script
 from pipeline.harness.runs import crashed_copy  # noqa: F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,17 +37,13 @@ def _fresh_accelerate_state():
 
 
 def run_recipe(recipe: str, args: list[str], capsys=None) -> int:
-    """Run recipes/<recipe>.py in this process; the exit status (0 when main returns)."""
-    argv = sys.argv
-    sys.argv = [recipe, *args]
+    """Run recipes/<recipe>.py in this process as its command line would (run_cli: a usage error is exit 2); the
+    exit status (0 when main returns)."""
     try:
-        runpy.run_path(str(ROOT / "recipes" / f"{recipe}.py"), run_name="__main__")
+        run_cli(lambda: run_script(ROOT / "recipes" / f"{recipe}.py", args))
         return 0
     except SystemExit as exit_:
         return exit_.code or 0
-    finally:
-        sys.argv = argv
-        _reset_accelerate()  # the next run in this process starts like a new one
 
 
 def assert_usage_error(recipe: str, args: list[str], message: str, out: Path, capsys) -> None:

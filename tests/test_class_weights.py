@@ -13,7 +13,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from conftest import assert_usage_error, run_recipe
 from pipeline.harness.data import DataSpec, load_task
 from pipeline.harness.tasks import task_type
-from pipeline.harness.training import ClassWeightedLoss
 from pipeline.steps.distillation.losses import SoftTargetLoss
 
 

@@ -146,6 +146,9 @@ BAD = [  # tried in-process and under accelerate launch by tests/test_bad_input.
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
     (["--resume"], "--resume: nothing to resume: no unfinished run 'pretrain-bilm-"),  # the biLM never ran
     (["--encoder", "minilm", "--resume"], "--resume: nothing to resume: no unfinished run 'elmo-minilm-"),
+    # its bag-of-words baseline cannot weigh label sets by name: refused before training, not after it
+    (["--encoder", "minilm", "--task_type", "multi_label", "--class_weights", "acting:praised=2"],
+     "weigh label sets only as 'balanced'"),
 ]
 
 

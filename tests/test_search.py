@@ -74,6 +74,7 @@ def test_a_search_chooses_on_validation_and_an_interrupted_study_continues(tmp_p
     (["bow", "--param", "learning_rate=0.01:0.1", "--learning_rate", "0.05"], "is searched, so it cannot also be fixed"),
     (["bow", "--resume"], "no search to continue"),
     (["bow", "--no_test"], "is the search's to set for its trials"),
+    (["bow", "--push-to-hub"], "--push_to_hub is the search's to set for its trials"),
     (["bow", "--trials", "0"], "--trials must be at least 1"),
     (["bogus"], "invalid choice: 'bogus'"),
 ])

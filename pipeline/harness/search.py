@@ -211,7 +211,8 @@ def search(recipe: Path, *, fixed: list[str], space: list[Param], trials: int, f
         finally:
             trial.set_user_attr("minutes", (time.perf_counter() - start) / 60)
         trial.set_user_attr("run_dir", str(record.run_dir))
-        return float(record.validation["best"][record_task_type(record).main_metric])
+        scores = record.validation["best"] if record.validation else record.metrics  # a linear model: one fit
+        return float(scores[record_task_type(record).main_metric])
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     left = trials - len(study.get_trials(deepcopy=False, states=done))

@@ -43,7 +43,7 @@ def main() -> None:
         command.append("--resume")
     subprocess.run(command, cwd=ROOT, check=True)
     summary = json.loads((folder / "best.json").read_text())
-    best = json.loads((Path(summary["best"]["test_run_dir"]) / "results.json").read_text())  # its options on test
+    best = json.loads((ROOT / summary["best"]["test_run_dir"] / "results.json").read_text())  # its options on test
     names, kind, gold = default["task"]["label_names"], task_type("single_label"), _gold(default)
     a = read_predictions(ROOT / default["run_dir"], names, kind)
     b = read_predictions(ROOT / best["run_dir"], names, kind)

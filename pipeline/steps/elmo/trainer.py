@@ -36,6 +36,8 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
                                    dropout=spec.dropout, head=task.head())
 
     cache = feature_cache(encoder, task, spec.max_length) if spec.cache_features else None
+    # The baseline is built (not fitted) now: options it cannot take are refused before anything trains.
+    baseline = build_linear(NgramConfig(), train_config.seed, task.task_type, class_weights=task.class_weights)
 
     timings = {}
 
@@ -43,7 +45,8 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
         record.extra["mix"] = mix_summary(accelerator.unwrap_model(model))
         record.extra["feature_cache"] = {"folder": str(cache) if cache else None, **timings}
         record.extra["versus_baseline"] = versus_bag_of_words(
-            task, read_predictions(run.dir, task.label_names, task.task_type), seed=train_config.seed)
+            task, read_predictions(run.dir, task.label_names, task.task_type), baseline=baseline,
+            seed=train_config.seed)
         mix_weights_plot(record, run.dir / MIX_PLOT)
 
     def body(run: Run, resume: bool) -> RunRecord:
@@ -67,13 +70,12 @@ def train_elmo(task: Task, encoder: Encoder, spec: ElmoSpec, *, train_config: Tr
                      only_stage=not encoder.pretrained_now)
 
 
-def versus_bag_of_words(task: Task, predictions: np.ndarray, *, seed: int) -> dict:
-    """The honest baseline on the same test sentences: what recipes/bow.py fits by default (TF-IDF 1-2-grams
-    and the task type's linear model, classes weighted as the run's; to tag words, its window features), its main
-    metric per phenomenon, and the task type's paired test (exact McNemar for classes, a paired bootstrap
-    otherwise)."""
+def versus_bag_of_words(task: Task, predictions: np.ndarray, *, baseline, seed: int) -> dict:
+    """The honest baseline on the same test sentences: `baseline`, what recipes/bow.py fits by default (TF-IDF
+    1-2-grams and the task type's linear model, classes weighted as the run's; to tag words, its window features),
+    fitted here on the training rows; its main metric per phenomenon, and the task type's paired test (exact
+    McNemar for classes, a paired bootstrap otherwise)."""
     kind, defaults = task.task_type, NgramConfig()
-    baseline = build_linear(defaults, seed, kind, class_weights=task.class_weights)
     baseline.fit(*kind.linear_inputs(joined_texts(task.splits["train"]), task.splits["train"]["label"]))
     metrics, guesses = score_model(lambda split: texts_outputs(lambda texts: kind.linear_outputs(baseline, texts),
                                                                 task, split), task, seed=seed)
