@@ -72,7 +72,7 @@ def main() -> None:
                              "bilm) and any other --encoder recipes/elmo.py takes (minilm: pretrained on real text)")
     parser.add_argument("--max_transfer_rows", type=int, default=60000,
                         help="cap the distillation's transfer set, a seeded sample (the built-in data's left-out and "
-                             "generated rows and SST-2's 56,000 left-out rows fit; AG News's 116,000 are sampled)")
+                             "generated rows and SST-2's 56,000 left-out rows fit; a larger pool is sampled)")
     parser.add_argument("--early_stopping_patience", type=int, default=3,
                         help="every neural step stops after this many epochs without a validation gain, "
                              "keeping its best epoch (0: every epoch runs)")
