@@ -3,6 +3,7 @@
     accelerate launch recipes/distill.py
     accelerate launch recipes/distill.py --dataset ../shared/data/sst2 --max_train_samples 4000
     accelerate launch recipes/distill.py --student distil --learning_rate 5e-5 --epochs 3
+    accelerate launch recipes/distill.py --student distil --layer_map 0,3 --ffn_dim 384 --learning_rate 2e-4 --epochs 6
     accelerate launch recipes/distill.py --task_type token_classification     # a BiLSTM tagger, word by word
 
 The lesson: with few labels and plenty of unlabelled text, a small student trained on a big

@@ -85,8 +85,8 @@ def test_a_distil_cut_needs_a_teacher_that_reads_cls_as_distilbert_does(minilm):
     config = copy.deepcopy(minilm.model.config)
     config.classifier_pooling = "mean"
     with pytest.raises(UsageError, match="reads the mean of its tokens"):
-        check_student("distil", config, None)
-    check_student("distil", minilm.model.config, None)  # MiniLM's own head reads [CLS]: fine
+        check_student("distil", config)
+    check_student("distil", minilm.model.config)  # MiniLM's own head reads [CLS]: fine
 
 
 def test_extracted_student_copies_the_chosen_teacher_layers(minilm):
@@ -150,6 +150,44 @@ def test_a_pruned_student_keeps_the_rows_its_text_uses_and_reads_that_text_as_be
         with torch.no_grad():
             losses.append(objective(student.eval(), batch, 0.0))
     torch.testing.assert_close(losses[1], losses[0], rtol=0, atol=1e-5)
+
+
+def test_a_narrowed_student_keeps_the_neurons_that_matter_and_loads_as_a_plain_distilbert(minilm, tmp_path):
+    """Feed-forward pruning keeps `width` neurons a layer, chosen so the student's output moves less than keeping
+    the least important ones would; the narrowed model saves and loads back with transformers as it was."""
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.steps.distillation import pruning
+
+    texts = ["the plot was not dull , but the acting was superb .", "a lifeless , tedious film", "superb !",
+             "the service was slow and the food was cold .", "i would happily watch it again"] * 4
+    whole = extract_student(minilm.model, [0, 3]).eval()
+    batch = minilm.tokenizer(texts[:5], padding=True, return_tensors="pt")
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def moved(model) -> float:
+        with torch.no_grad():
+            before = whole.distilbert(**inputs).last_hidden_state[:, 0]
+            return (model.distilbert(**inputs).last_hidden_state[:, 0] - before).norm().item()
+
+    narrowed = copy.deepcopy(whole)
+    pruning.prune_feed_forward(narrowed, minilm.tokenizer, texts, width=384)
+    assert all(layer.ffn.lin1.out_features == layer.ffn.lin2.in_features == 384
+               for layer in narrowed.distilbert.transformer.layer)
+    assert narrowed.config.hidden_dim == 384
+    assert count_parameters(whole) - count_parameters(narrowed) == 2 * (2 * 384 + 1) * (1536 - 384)  # per layer
+    # The same cut keeping the lowest-scored neurons instead: the kept ones are the ones the text relies on.
+    worst = copy.deepcopy(whole)
+    pruning.narrow_feed_forward(worst, [(-score).topk(384).indices
+                                        for score in pruning.neuron_importance(worst, minilm.tokenizer, texts)])
+    assert moved(narrowed) < 0.5 * moved(worst)
+    unchanged = copy.deepcopy(whole)
+    pruning.prune_feed_forward(unchanged, minilm.tokenizer, texts, width=1536)  # every neuron kept: same model
+    assert moved(unchanged) < 1e-4
+    narrowed.save_pretrained(tmp_path)
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**inputs).logits, narrowed(**inputs).logits)
 
 
 def test_layer_map_must_fit_the_teacher():
@@ -276,18 +314,21 @@ def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
     assert len([r for r in outputs.glob("*/results.json") if json.loads(r.read_text())["method"] == "finetune"]) == 1
 
 
-def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path):
+def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path, capsys):
     teacher_run = distilled[3]["finetune"]["run_dir"]
     result = launch("distill", ["--teacher", teacher_run, "--student", "distil", "--epochs", "1",
                                 "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
                                 "--generated", "0", "--no_left_out", "--augment", "mask", "ngram", "--augment_copies", "1",
-                                "--no_export", "--output_dir", str(tmp_path)])
+                                "--ffn_dim", "64", "--no_export", "--output_dir", str(tmp_path)])
     assert result.returncode == 0, result.stderr[-3000:]
     found = records(tmp_path)
     assert set(found) == {"hard-labels", "distill-teacher-init", "distill"}
     record = found["distill"]
     assert record["model"]["family"] == "distilbert" and record["model"]["layer_map"] == [0]
     assert record["model"]["vocabulary"]["kept"] < record["model"]["vocabulary"]["of"]
+    assert record["model"]["feed_forward"] == found["distill-teacher-init"]["model"]["feed_forward"] == {
+        "kept": 64, "of": 512}
+    assert_served_by_transformers(record["run_dir"], ["a fine film", "dull and slow"], capsys)  # a plain DistilBERT
     assert record["model"]["init"] == "random bert-tiny"
     assert found["distill-teacher-init"]["model"]["init"] == "fine-tuned teacher"
     assert [row["model"] for row in record["comparison"]] == [
@@ -299,6 +340,9 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
 BAD = [
     (["--layer_map", "0,5", "--student", "distil"], "does not fit a teacher with 2 layers"),
     (["--layer_map", "0,7"], "--layer_map applies to --student distil (the teacher layers it copies) only"),
+    (["--ffn_dim", "64"], "--ffn_dim applies to --student distil (the feed-forward width it keeps) only"),
+    (["--student", "distil", "--ffn_dim", "4096"], "--ffn_dim 4096 is wider than the teacher's feed-forward blocks"),
+    (["--student", "distil", "--ffn_dim", "0"], "--ffn_dim must be at least 1"),
     (["--unlabeled_file", "{empty}"], "holds no text (3 bytes"),
     (["--student", "lstm-huge"], "unknown student 'lstm-huge'"),
     (["--augment", "shuffle", "--augment_copies", "1"], "unknown augmentation ['shuffle']"),

@@ -61,3 +61,26 @@ def test_a_stage_builds_its_model_from_its_own_seed_whatever_ran_before(tmp_path
         run_stage(stage, lambda run, resume: minimal_record(run), options=RunOptions(output_dir=str(tmp_path)),
                   accelerator=accelerator, reuse=False, prepare=lambda: drawn.append(torch.rand(3)))
     torch.testing.assert_close(drawn[0], drawn[1])
+
+
+def test_a_recipes_yaml_spells_out_its_defaults_so_it_finds_the_same_runs():
+    """recipes/configs/<recipe>.yaml says it is the default run spelled out: its config (and so the runs it
+    reuses) is the plain command's."""
+    import runpy
+
+    from conftest import ROOT
+    from pipeline.harness.config import parse_options
+    from pipeline.harness.data import DataSpec
+    from pipeline.harness.finetuning import FINETUNE_OPTIONS
+    from pipeline.harness.models import ModelSpec
+    from pipeline.harness.training import TrainConfig
+    from pipeline.steps.distillation import DistillConfig
+
+    distill_defaults = runpy.run_path(str(ROOT / "recipes" / "distill.py"))["DEFAULTS"]
+    for recipe, types, defaults in [("finetune", FINETUNE_OPTIONS, None),
+                                    ("distill", (DataSpec, ModelSpec, TrainConfig, DistillConfig, RunOptions),
+                                     distill_defaults)]:
+        plain = parse_options(types, "", [], defaults=defaults)[1]
+        spelled = parse_options(types, "", ["--config", str(ROOT / "recipes" / "configs" / f"{recipe}.yaml")],
+                                defaults=defaults)[1]
+        assert spelled == plain, recipe

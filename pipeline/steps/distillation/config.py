@@ -31,6 +31,10 @@ class DistillConfig:
     prune_vocabulary: bool = field(default=True, metadata={
         "help": "The 'distil' student keeps only the embedding rows of the tokens the labelled and transfer text "
                 "use, and every single character (--no_prune_vocabulary: the teacher's whole vocabulary)."})
+    ffn_dim: int | None = field(default=None, metadata={
+        "help": "Feed-forward width of each layer of the 'distil' student: the neurons that write most into the "
+                "residual stream on the task's text are kept (default: the teacher's width, MiniLM's 1536). Two "
+                "thirds of a layer's work: '--layer_map 0,3 --ffn_dim 384' runs 4.7x MiniLM's speed at batch 64."})
     temperature: float = field(default=2.0, metadata={"help": "Softmax temperature T of the soft targets."})
     temperature_end: float | None = field(default=None, metadata={
         "help": "Anneal T linearly to this value over training (default: constant)."})
@@ -75,6 +79,7 @@ class DistillConfig:
             (min(self.alpha_kd, self.alpha_hard, self.alpha_cos, self.alpha_mse, self.alpha_relation) >= 0,
              "loss weights (--alpha_*) must not be negative"),
             (self.alpha_kd > 0 or self.alpha_hard > 0, "--alpha_kd and --alpha_hard are both 0: nothing to learn from"),
+            (self.ffn_dim is None or self.ffn_dim >= 1, f"--ffn_dim must be at least 1 (got {self.ffn_dim})"),
             (self.relation_heads >= 1, f"--relation_heads must be at least 1 (got {self.relation_heads})"),
             (self.generated >= 0, f"--generated must not be negative (got {self.generated})"),
             (self.max_transfer_rows is None or self.max_transfer_rows >= 0,
@@ -99,6 +104,7 @@ class DistillConfig:
 APPLIES: dict[str, tuple[str, Callable[[DistillConfig], bool]]] = {
     "layer_map": ("--student distil (the teacher layers it copies)", lambda s: s.student == "distil"),
     "prune_vocabulary": ("--student distil (the vocabulary it cuts)", lambda s: s.student == "distil"),
+    "ffn_dim": ("--student distil (the feed-forward width it keeps)", lambda s: s.student == "distil"),
     "teacher_init": ("--student distil (the row cut from the fine-tuned teacher)", lambda s: s.student == "distil"),
     "teacher_epochs": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
     "teacher_learning_rate": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),

@@ -92,7 +92,7 @@ class Distiller:
                              "it cuts reads [CLS], as its teacher does")
         plans = [plan_teacher(name, task.head()) for name in settings.teacher]
         lead = plans[0].config
-        check_student(settings.student, lead, settings.layer_map)
+        check_student(settings.student, lead, layer_map=settings.layer_map, ffn_dim=settings.ffn_dim)
         if settings.deep:
             if settings.student != "distil":
                 raise UsageError("hidden-state and relation losses need a transformer student that reads the "
@@ -214,7 +214,8 @@ class Distiller:
         rows = self._rows()
         texts = [*rows["text"], *(rows["text_pair"] if self.task.is_pair else [])]
         return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.head(), self.model_spec,
-                             self.settings.layer_map, prune_vocabulary=self.settings.prune_vocabulary)
+                             self.settings.layer_map, prune_vocabulary=self.settings.prune_vocabulary,
+                             ffn_dim=self.settings.ffn_dim)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
         student.info.update(name=self.settings.student)

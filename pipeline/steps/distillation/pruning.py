@@ -1,10 +1,10 @@
-"""Vocabulary pruning (as TextPruner does it, Yang et al. 2022): a transformer student keeps the embedding rows of the
-tokens its task's text uses, and its tokenizer is cut to match.
+"""Pruning a cut student to its task (as TextPruner does, Yang et al. 2022): its vocabulary, its feed-forward width.
 
 Most of a small BERT is its vocabulary (MiniLM-L6: 11.7M of its 22.7M parameters are 30,522 embedding rows), and a
 task's text uses a few thousand of them. WordPiece splits greedily, longest piece first, so every text the kept pieces
 came from splits exactly as before; a word no such text had still spells out from the single characters kept as a
-margin, instead of becoming [UNK].
+margin, instead of becoming [UNK]. The rows cost memory, not time: what a batch costs is the layers, two thirds of each
+the feed-forward block (384 -> 1536 -> 384 in MiniLM), so narrowing that block is what buys throughput.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import torch
 from tokenizers import Tokenizer
 from torch import nn
-from transformers import PreTrainedTokenizerFast
+from transformers import DistilBertForSequenceClassification, PreTrainedTokenizerFast
 
 from ...harness.errors import UsageError
 
@@ -60,3 +60,56 @@ def prune_vocabulary(model: nn.Module, tokenizer: PreTrainedTokenizerFast,
     model.set_input_embeddings(embedding)
     model.config.vocab_size, model.config.pad_token_id = len(kept), pruned.pad_token_id
     return pruned, index
+
+
+def neuron_importance(model: DistilBertForSequenceClassification, tokenizer: PreTrainedTokenizerFast,
+                      texts: list[str], *, sample: int = 2000, batch_size: int = 64) -> list[torch.Tensor]:
+    """Each layer's feed-forward neurons scored by how much they write into the residual stream on the task's text:
+    the mean |activation| over real tokens times the norm of the neuron's output weights, on `sample` texts spread
+    evenly over `texts`. No labels needed, so the pretrained cut is scored as the fine-tuned one is."""
+    layers = model.distilbert.transformer.layer
+    scores = [torch.zeros(layer.ffn.lin1.out_features) for layer in layers]
+    mask: list[torch.Tensor] = []
+
+    def collect(index: int):
+        def hook(module, inputs):  # inputs[0]: the activations after GELU, (batch, length, neurons)
+            scores[index].add_((inputs[0].abs() * mask[0][..., None]).sum(dim=(0, 1)))
+        return hook
+
+    handles = [layer.ffn.lin2.register_forward_pre_hook(collect(i)) for i, layer in enumerate(layers)]
+    spread = texts[::max(1, len(texts) // sample)][:sample]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(spread), batch_size):
+                batch = tokenizer(spread[start:start + batch_size], padding=True, truncation=True, max_length=128,
+                                  return_tensors="pt")
+                mask[:] = [batch["attention_mask"].float()]
+                model.distilbert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [score * layer.ffn.lin2.weight.detach().norm(dim=0) for score, layer in zip(scores, layers)]
+
+
+def narrow_feed_forward(model: DistilBertForSequenceClassification, keep: list[torch.Tensor]) -> None:
+    """Cut each layer's feed-forward block (in place) to the neurons `keep[layer]` names, all layers one width."""
+    with torch.no_grad():
+        for layer, kept in zip(model.distilbert.transformer.layer, keep):
+            kept = torch.sort(kept).values
+            lin1, lin2 = layer.ffn.lin1, layer.ffn.lin2
+            narrow1, narrow2 = nn.Linear(lin1.in_features, len(kept)), nn.Linear(len(kept), lin2.out_features)
+            narrow1.weight.copy_(lin1.weight[kept])
+            narrow1.bias.copy_(lin1.bias[kept])
+            narrow2.weight.copy_(lin2.weight[:, kept])
+            narrow2.bias.copy_(lin2.bias)
+            layer.ffn.lin1, layer.ffn.lin2 = narrow1, narrow2
+    model.config.hidden_dim = len(keep[0])
+
+
+def prune_feed_forward(model: DistilBertForSequenceClassification, tokenizer: PreTrainedTokenizerFast,
+                       texts: list[str], *, width: int) -> None:
+    """Keep the `width` most important neurons of each layer's feed-forward block (in place)."""
+    narrow_feed_forward(model, [score.topk(width).indices for score in neuron_importance(model, tokenizer, texts)])

@@ -24,7 +24,7 @@ from ...harness.models import (PRESETS, LoadedModel, ModelSpec, count_parameters
                                train_tokenizer)
 from ...harness.tasks import task_type
 from ..recurrent import RecurrentClassifier, RecurrentConfig, RecurrentTagger
-from .pruning import prune_vocabulary
+from .pruning import prune_feed_forward, prune_vocabulary
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class StudentRecipe:
     model_spec: ModelSpec
     layer_map: str | None
     prune_vocabulary: bool = False  # a cut student keeps only the embedding rows of the tokens `texts` use
+    ffn_dim: int | None = None  # a cut student's feed-forward width (None: the teacher's)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ def _cut(source: LoadedModel, recipe: StudentRecipe, init: str) -> LoadedModel:
     tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
     student = extract_student(source.model, layers)
     info = {"kind": "distil", "family": "distilbert", "layer_map": layers, "init": init}
+    if recipe.ffn_dim is not None:
+        prune_feed_forward(student, tokenizer, recipe.texts, width=recipe.ffn_dim)
+        info["feed_forward"] = {"kept": recipe.ffn_dim, "of": source.model.config.intermediate_size}
     if recipe.prune_vocabulary:
         tokenizer, _ = prune_vocabulary(student, tokenizer, recipe.texts)
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
@@ -146,7 +150,8 @@ STUDENTS: dict[str, StudentKind] = {
     "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init",
                           _bilstm),
     "distil": StudentKind("DistilBERT with every other teacher layer (--layer_map), cut from the teacher's "
-                          "pretrained checkpoint, its vocabulary pruned to the task's text (--prune_vocabulary)",
+                          "pretrained checkpoint, its vocabulary pruned to the task's text (--prune_vocabulary), "
+                          "its feed-forward blocks optionally narrowed (--ffn_dim)",
                           _cut_pretrained, from_teacher=_cut_teacher, transformer=True),
 }
 
@@ -164,11 +169,14 @@ def student_kind(name: str) -> StudentKind:
     return StudentKind(f"the model '{name}'", build, transformer=True)
 
 
-def check_student(name: str, teacher_config, layer_map: str | None) -> None:
+def check_student(name: str, teacher_config, *, layer_map: str | None = None, ffn_dim: int | None = None) -> None:
     """Fail before anything trains on a student that cannot be built from this teacher."""
     if name == "distil":
         check_cut(teacher_config)
         parse_layer_map(layer_map, teacher_config.num_hidden_layers)
+        if ffn_dim is not None and ffn_dim > teacher_config.intermediate_size:
+            raise UsageError(f"--ffn_dim {ffn_dim} is wider than the teacher's feed-forward blocks "
+                             f"({teacher_config.intermediate_size}); pruning keeps at most that many")
     elif name not in STUDENTS and name not in PRESETS:
         local = Path(name).exists() or name.startswith((".", "/", "~")) or name.count("/") > 1
         try:
