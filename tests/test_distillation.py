@@ -340,7 +340,8 @@ def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_p
 BAD = [
     (["--layer_map", "0,5", "--student", "distil"], "does not fit a teacher with 2 layers"),
     (["--layer_map", "0,7"], "--layer_map applies to --student distil (the teacher layers it copies) only"),
-    (["--ffn_dim", "64"], "distil (the feed-forward width it keeps) only"),  # test_bad_input launches the one 'applies to --student' case
+    # (test_bad_input launches the one case whose message has "applies to --student")
+    (["--ffn_dim", "64"], "distil (the feed-forward width it keeps) only"),
     (["--student", "distil", "--ffn_dim", "4096"], "--ffn_dim 4096 is wider than the teacher's feed-forward blocks"),
     (["--student", "distil", "--ffn_dim", "0"], "--ffn_dim must be at least 1"),
     (["--unlabeled_file", "{empty}"], "holds no text (3 bytes"),
