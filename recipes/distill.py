@@ -31,11 +31,12 @@ from pipeline.harness.training import TrainConfig, make_accelerator
 # 10 of them in a row bring no better validation accuracy, as a user training it would stop.
 DEFAULTS = {"max_train_samples": 1000, "learning_rate": 2e-3, "epochs": 4, "batch_size": 64,
             "early_stopping_patience": 10}
+OPTIONS = (DataSpec, ModelSpec, TrainConfig, DistillConfig, RunOptions)
 
 
 def main() -> None:
-    (data_spec, model_spec, train_config, settings, options), config = parse_options(
-        (DataSpec, ModelSpec, TrainConfig, DistillConfig, RunOptions), __doc__, defaults=DEFAULTS)
+    (data_spec, model_spec, train_config, settings, options), config = parse_options(OPTIONS, __doc__,
+                                                                                      defaults=DEFAULTS)
     accelerator = make_accelerator(train_config)
 
     # 1. Data, and every option checked against it and the teachers' configs before anything trains.

@@ -171,7 +171,7 @@ def test_a_narrowed_student_keeps_the_neurons_that_matter_and_loads_as_a_plain_d
             return (model.distilbert(**inputs).last_hidden_state[:, 0] - before).norm().item()
 
     narrowed = copy.deepcopy(whole)
-    pruning.prune_feed_forward(narrowed, minilm.tokenizer, texts, width=384)
+    pruning.prune_feed_forward(narrowed, minilm.tokenizer, texts, width=384, max_length=128)
     assert all(layer.ffn.lin1.out_features == layer.ffn.lin2.in_features == 384
                for layer in narrowed.distilbert.transformer.layer)
     assert narrowed.config.hidden_dim == 384
@@ -179,10 +179,10 @@ def test_a_narrowed_student_keeps_the_neurons_that_matter_and_loads_as_a_plain_d
     # The same cut keeping the lowest-scored neurons instead: the kept ones are the ones the text relies on.
     worst = copy.deepcopy(whole)
     pruning.narrow_feed_forward(worst, [(-score).topk(384).indices
-                                        for score in pruning.neuron_importance(worst, minilm.tokenizer, texts)])
+                                        for score in pruning.neuron_importance(worst, minilm.tokenizer, texts, max_length=128)])
     assert moved(narrowed) < 0.5 * moved(worst)
     unchanged = copy.deepcopy(whole)
-    pruning.prune_feed_forward(unchanged, minilm.tokenizer, texts, width=1536)  # every neuron kept: same model
+    pruning.prune_feed_forward(unchanged, minilm.tokenizer, texts, width=1536, max_length=128)  # every neuron kept: same model
     assert moved(unchanged) < 1e-4
     narrowed.save_pretrained(tmp_path)
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()

@@ -70,16 +70,11 @@ def test_a_recipes_yaml_spells_out_its_defaults_so_it_finds_the_same_runs():
 
     from conftest import ROOT
     from pipeline.harness.config import parse_options
-    from pipeline.harness.data import DataSpec
     from pipeline.harness.finetuning import FINETUNE_OPTIONS
-    from pipeline.harness.models import ModelSpec
-    from pipeline.harness.training import TrainConfig
-    from pipeline.steps.distillation import DistillConfig
 
-    distill_defaults = runpy.run_path(str(ROOT / "recipes" / "distill.py"))["DEFAULTS"]
+    distill = runpy.run_path(str(ROOT / "recipes" / "distill.py"))
     for recipe, types, defaults in [("finetune", FINETUNE_OPTIONS, None),
-                                    ("distill", (DataSpec, ModelSpec, TrainConfig, DistillConfig, RunOptions),
-                                     distill_defaults)]:
+                                    ("distill", distill["OPTIONS"], distill["DEFAULTS"])]:
         plain = parse_options(types, "", [], defaults=defaults)[1]
         spelled = parse_options(types, "", ["--config", str(ROOT / "recipes" / "configs" / f"{recipe}.yaml")],
                                 defaults=defaults)[1]

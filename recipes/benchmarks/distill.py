@@ -26,7 +26,7 @@ SST2 = ["--dataset", "../shared/data/sst2", "--max_train_samples", "4000", "--ma
 AG_NEWS = ["--dataset", "../shared/data/ag_news", "--max_train_samples", "4000", "--max_eval_samples", "2000"]
 # The transformer student: MiniLM's every other layer, its vocabulary pruned to the task's text (the default).
 DISTIL = ["--student", "distil", "--learning_rate", "5e-5", "--epochs", "3", "--no_teacher_init"]
-# The student to ship: two of MiniLM's layers, their feed-forward blocks cut from 1536 to 384 neurons.
+# The narrow student: two of MiniLM's layers, their feed-forward blocks cut from 1536 to 384 neurons.
 NARROW = ["--student", "distil", "--layer_map", "0,3", "--ffn_dim", "384", "--learning_rate", "2e-4", "--epochs", "6",
           "--no_teacher_init"]
 SETTINGS = {"builtin": [], "sst2": SST2, "builtin-distil": DISTIL, "sst2-distil": [*SST2, *DISTIL],

@@ -63,7 +63,8 @@ def prune_vocabulary(model: nn.Module, tokenizer: PreTrainedTokenizerFast,
 
 
 def neuron_importance(model: DistilBertForSequenceClassification, tokenizer: PreTrainedTokenizerFast,
-                      texts: list[str], *, sample: int = 2000, batch_size: int = 64) -> list[torch.Tensor]:
+                      texts: list[str], *, max_length: int, sample: int = 2000,
+                      batch_size: int = 64) -> list[torch.Tensor]:
     """Each layer's feed-forward neurons scored by how much they write into the residual stream on the task's text:
     the mean |activation| over real tokens times the norm of the neuron's output weights, on `sample` texts spread
     evenly over `texts`. No labels needed, so the pretrained cut is scored as the fine-tuned one is."""
@@ -83,8 +84,8 @@ def neuron_importance(model: DistilBertForSequenceClassification, tokenizer: Pre
     try:
         with torch.no_grad():
             for start in range(0, len(spread), batch_size):
-                batch = tokenizer(spread[start:start + batch_size], padding=True, truncation=True, max_length=128,
-                                  return_tensors="pt")
+                batch = tokenizer(spread[start:start + batch_size], padding=True, truncation=True,
+                                  max_length=max_length, return_tensors="pt")
                 mask[:] = [batch["attention_mask"].float()]
                 model.distilbert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     finally:
@@ -110,6 +111,7 @@ def narrow_feed_forward(model: DistilBertForSequenceClassification, keep: list[t
 
 
 def prune_feed_forward(model: DistilBertForSequenceClassification, tokenizer: PreTrainedTokenizerFast,
-                       texts: list[str], *, width: int) -> None:
+                       texts: list[str], *, width: int, max_length: int) -> None:
     """Keep the `width` most important neurons of each layer's feed-forward block (in place)."""
-    narrow_feed_forward(model, [score.topk(width).indices for score in neuron_importance(model, tokenizer, texts)])
+    scores = neuron_importance(model, tokenizer, texts, max_length=max_length)
+    narrow_feed_forward(model, [score.topk(width).indices for score in scores])

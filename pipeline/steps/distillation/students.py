@@ -121,7 +121,8 @@ def _cut(source: LoadedModel, recipe: StudentRecipe, init: str) -> LoadedModel:
     student = extract_student(source.model, layers)
     info = {"kind": "distil", "family": "distilbert", "layer_map": layers, "init": init}
     if recipe.ffn_dim is not None:
-        prune_feed_forward(student, tokenizer, recipe.texts, width=recipe.ffn_dim)
+        prune_feed_forward(student, tokenizer, recipe.texts, width=recipe.ffn_dim,
+                           max_length=recipe.model_spec.max_length)
         info["feed_forward"] = {"kept": recipe.ffn_dim, "of": source.model.config.intermediate_size}
     if recipe.prune_vocabulary:
         tokenizer, _ = prune_vocabulary(student, tokenizer, recipe.texts)
