@@ -5,13 +5,17 @@
     accelerate launch recipes/distill.py --student distil --learning_rate 5e-5 --epochs 3
     accelerate launch recipes/distill.py --student distil --layer_map 0,3 --ffn_dim 384 --learning_rate 2e-4 --epochs 6
     accelerate launch recipes/distill.py --task_type token_classification     # a BiLSTM tagger, word by word
+    accelerate launch recipes/distill.py --dataset ../shared/data/semeval2018_ec --task_type multi_label
 
 The lesson: with few labels and plenty of unlabelled text, a small student trained on a big
 teacher's soft targets over that text beats the same student trained on the labels alone, and
 keeps most of the teacher's accuracy at a fraction of its size and cost. The default scenario:
 1,000 labelled rows; the teacher (MiniLM) is fine-tuned on them and labels a transfer set (the
 rest of the training rows, unlabelled, plus sentences from the built-in generator); a BiLSTM
-student learns from those soft targets. The table sets teacher, distilled student and the same
+student learns from those soft targets (on sentence pairs it reads each sentence alone and compares them).
+The teacher's fine-tune takes its settings from the task type and the data (printed first), and a teacher that
+does not beat the trivial guess on validation (the majority class, the best constant label set, the mean, no
+entity) stops the job before anything is distilled. The table sets teacher, distilled student and the same
 student on labels alone side by side, with a paired McNemar test, speed timed in interleaved
 rounds at batch 64 and batch 1, and the ONNX and int8 exports of the distilled student; students.png
 draws quality against latency, and one line names the fastest model within one point of the teacher.
@@ -61,7 +65,7 @@ def main() -> None:
     #    side), kept in the distilled student's record with the trade-off drawn (students.png).
     record = distiller.compare()
     accelerator.print(f"\n{record.run_dir}  (quality against latency: students.png)\n"
-                      + comparison_table(record.extra["comparison"]) + f"\n{record.extra['fastest_near_teacher']}")
+                      + comparison_table(record.extra["comparison"], trivial=record.extra.get("trivial")) + f"\n{record.extra['fastest_near_teacher']}")
 
     # 7. Shared on the Hugging Face Hub with --push_to_hub: the distilled student's model folder, its card and exports.
     push_run(record, options, is_main_process=accelerator.is_main_process)

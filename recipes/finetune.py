@@ -11,6 +11,7 @@ The lesson: a contextual model reads word order, so negation and "X, but Y" stop
 from pipeline.harness.config import parse_options, run_cli
 from pipeline.harness.cards import push_run
 from pipeline.harness.data import load_task
+from pipeline.harness.evaluation import trivial_line
 from pipeline.harness.finetuning import FINETUNE_OPTIONS, fine_tune
 from pipeline.harness.reports import markdown_table, result_rows
 from pipeline.harness.training import make_accelerator
@@ -31,6 +32,10 @@ def main() -> None:
 
     # 5. The result, for people.
     accelerator.print(f"\n{record.run_dir}\n" + markdown_table(result_rows(record), ["metric", "value"]))
+    guard = record.extra.get("trivial")
+    if guard and not guard["validation"]["learned"]:
+        accelerator.print(f"warning: the model {trivial_line(guard, task.task_type)}; try more --epochs, another "
+                          "--learning_rate, --class_weights balanced or more labelled rows")
 
     # 6. Shared on the Hugging Face Hub with --push_to_hub: the model folder, its card and exports.
     push_run(record, options, is_main_process=accelerator.is_main_process)

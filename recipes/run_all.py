@@ -24,7 +24,6 @@ from pathlib import Path
 from pipeline.harness.config import RecipeParser, run_cli, run_script
 from pipeline.harness.heads import FAMILY
 from pipeline.harness.tasks import TASK_TYPES
-from pipeline.steps.distillation import DistillConfig
 from pipeline.steps.pretraining.objectives import OBJECTIVES
 from pipeline.steps.pretraining.pretrainer import finished_pretraining
 
@@ -59,9 +58,9 @@ def main() -> None:
     parser.add_argument("--finetune_models", nargs="+", default=["bert-tiny", "minilm"],
                         help="models fine-tuned; the first BERT-family one named by --teacher is distilled")
     parser.add_argument("--teacher", default="minilm")
-    parser.add_argument("--teacher_epochs", type=int, default=DistillConfig.teacher_epochs,
-                        help="epochs of the pretrained models (the main job's teacher)")
-    parser.add_argument("--teacher_learning_rate", type=float, default=DistillConfig.teacher_learning_rate)
+    parser.add_argument("--teacher_epochs", type=int, default=4,
+                        help="epochs of the pretrained models' fine-tunes, which the distillation reuses as its teacher")
+    parser.add_argument("--teacher_learning_rate", type=float, default=1e-4)
     parser.add_argument("--student_epochs", type=int, default=4, help="the main job's (recipes/distill.py)")
     parser.add_argument("--scratch_epochs", type=int, default=20,
                         help="epochs of from-scratch and pretrained-here transformers (at 1e-3) and fastText")
@@ -70,6 +69,8 @@ def main() -> None:
     parser.add_argument("--elmo_encoders", nargs="*", default=["bilm", "minilm"],
                         help="frozen encoders the ELMo step mixes: bilm (the biLM pretrained here, with --pretrain "
                              "bilm) and any other --encoder recipes/elmo.py takes (minilm: pretrained on real text)")
+    parser.add_argument("--no_teacher_guard", action="store_true",
+                        help="distil even from a teacher that does not beat the trivial guess (tiny test runs)")
     parser.add_argument("--max_transfer_rows", type=int, default=60000,
                         help="cap the distillation's transfer set, a seeded sample (the built-in data's left-out and "
                              "generated rows and SST-2's 56,000 left-out rows fit; a larger pool is sampled)")
@@ -146,7 +147,8 @@ def road(dataset: str, args: argparse.Namespace) -> None:
         step("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(args.teacher_learning_rate),
                            "--epochs", str(args.student_epochs), *stop, *s,
-                           "--max_transfer_rows", str(args.max_transfer_rows)])
+                           "--max_transfer_rows", str(args.max_transfer_rows),
+                           *(["--no_teacher_guard"] if args.no_teacher_guard else [])])
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def write(folder: Path, train: str, test: str, suffix: str = "csv") -> str:
 
 def test_the_label_column_says_the_type_unless_it_is_ambiguous(tmp_path, capsys):
     """Floats are regression and lists multi-label, as run_glue.py / run_classification.py decide; a column of
-    comma-separated strings stays single-label (with a note) until the user says it holds label sets."""
+    comma-separated strings is refused in one line that names --task_type multi_label (single_label given keeps
+    each combination as a class, with a note)."""
     floats = write(tmp_path / "floats", "text,label\n" + "".join(f"t{i},{i / 7:.3f}\n" for i in range(40)),
                    "text,label\na,0.5\nb,1.5\n")
     task = load_task(DataSpec(dataset=floats))
@@ -42,11 +43,13 @@ def test_the_label_column_says_the_type_unless_it_is_ambiguous(tmp_path, capsys)
 
     sets = "text,labels\n" + "".join(f"t{i},\"{['x,y', 'y', 'x', ''][i % 4]}\"\n" for i in range(40))
     folder = write(tmp_path / "sets", sets, "text,labels\nq,\"y,x\"\n")
-    with pytest.raises(UsageError, match="rows with no label .* pass --task_type multi_label"):
+    with pytest.raises(UsageError, match="looks like label sets: .* pass --task_type multi_label"):
         load_task(DataSpec(dataset=folder))  # E-c's rows without an emotion are empty cells
     full = write(tmp_path / "full", sets.replace(',""', ',"x"'), "text,labels\nq,\"x,y\"\n")
+    with pytest.raises(UsageError, match="looks like label sets: .* pass --task_type multi_label"):
+        load_task(DataSpec(dataset=full))
     capsys.readouterr()
-    task = load_task(DataSpec(dataset=full))
+    task = load_task(DataSpec(dataset=full, task_type="single_label"))
     assert task.task_type.name == "single_label" and "x,y" in task.label_names
     assert "pass --task_type multi_label" in capsys.readouterr().out
     task = load_task(DataSpec(dataset=folder, task_type="multi_label"))
@@ -166,6 +169,7 @@ def test_every_step_of_the_road_runs_each_task_type(tmp_path, kind, recipe, args
 def test_distillation_of_a_regression_teacher_uses_mse_and_a_paired_bootstrap(tmp_path):
     """The student learns the teacher's numbers; the comparison scores Pearson and tests it the way that fits."""
     assert run_recipe("distill", ["--task_type", "regression", "--teacher", "bert-tiny", "--teacher_epochs", "1",
+                                  "--no_teacher_guard",
                                   "--teacher_learning_rate", "1e-3", "--max_train_samples", "200", "--generated", "200",
                                   "--max_eval_samples", "120", "--epochs", "1", "--output_dir", str(tmp_path)]) == 0
     record = json.loads(next(tmp_path.glob("distill-bilstm-distill-*/results.json")).read_text())

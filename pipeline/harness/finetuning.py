@@ -8,7 +8,7 @@ from accelerate import Accelerator
 
 from .cards import pretrained_writer
 from .data import DataSpec, Task, encode
-from .evaluation import evaluate_test
+from .evaluation import evaluate_test, trivial_line, versus_trivial
 from .models import LoadedModel, ModelSpec, load_model
 from .records import RunRecord, build_record, finish_run, read_record
 from .runs import Run, RunOptions
@@ -60,6 +60,9 @@ def train_and_record(run: Run, loaded: LoadedModel, task: Task, encoded, *, trai
                      collate=collate, config=train_config, accelerator=accelerator, run_dir=run.dir,
                      validation=task_validation(task), resume=resume,
                      loss_fn=loss_fn or task_loss(task), extra_modules=extra_modules)
+    if training.decisions is not None:  # the guard: did the best epoch learn more than the trivial guess?
+        extra["trivial"] = versus_trivial(task, training.decisions, seed=train_config.seed)
+        accelerator.print("guard: the model " + trivial_line(extra["trivial"], task.task_type))
     metrics, predictions = evaluate_test(loaded.model, loaded.tokenizer, encoded, task, collate=collate,
                                          accelerator=accelerator, batch_size=train_config.eval_batch_size,
                                          max_length=max_length, seed=train_config.seed)

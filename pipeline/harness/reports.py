@@ -30,6 +30,11 @@ def result_rows(record: RunRecord) -> list[dict]:
     name, value, (low, high) = main_metric(record)
     scored = "validation (--no_test)" if record.task["source"].get("no_test") else "test"
     rows = [{"metric": f"{scored} {kind.metrics[name]}", "value": f"{value:.4f} [{low:.4f}, {high:.4f}]"}]
+    if "trivial" in record.extra:  # what a model that never read the text scores (evaluation.versus_trivial)
+        guess = record.extra["trivial"]
+        low, high = guess["test"]["ci95"]
+        rows.append({"metric": f"  trivial guess: {guess['guess']}",
+                     "value": f"{guess['test']['score']:.4f} [{low:.4f}, {high:.4f}]"})
     rows += [{"metric": title, "value": metrics[other]} for other, title in list(kind.metrics.items())[1:]]
     if "threshold" in metrics:
         rows.append({"metric": "decision threshold", "value": metrics["threshold"]})
@@ -40,9 +45,10 @@ def result_rows(record: RunRecord) -> list[dict]:
     return rows
 
 
-def comparison_table(rows: list[dict]) -> str:
+def comparison_table(rows: list[dict], *, trivial: dict | None = None) -> str:
     """Teacher against students, the columns read first: the main metric with interval and paired test, retention,
-    size, speed (per phenomenon and raw throughput stay in the record)."""
+    size, speed (per phenomenon and raw throughput stay in the record); last, what the trivial guess scores
+    (`trivial`: evaluation.versus_trivial), the floor every row must clear."""
     metric = rows[0].get("metric", "accuracy")
     test = next((row["versus_baseline"]["test"] for row in rows if "test" in row.get("versus_baseline", {})),
                 "exact McNemar")
@@ -59,6 +65,10 @@ def comparison_table(rows: list[dict]) -> str:
             "speed-up b64": f"{row['speedup']:.2f}x",
             "ms/sentence b1": f"{1000 / row['samples_per_second_batch1']:.2f}",
             "speed-up b1": f"{row['speedup_batch1']:.2f}x"})
+    if trivial:
+        low, high = trivial["test"]["ci95"]
+        shown.append({"model": f"trivial guess: {trivial['guess']}",
+                      f"{metric} [95% CI]": f"{trivial['test']['score']:.4f} [{low:.4f}, {high:.4f}]"})
     return markdown_table(shown, list(shown[0]))
 
 
@@ -108,7 +118,11 @@ def leaderboard(records: list[RunRecord]) -> list[dict]:
     """
     out = []
     for key, table in runs_by_test_set(records).items():
-        rows = sorted((_row(list(group.values())) for group in table["groups"].values()), key=lambda r: -r["score"])
+        rows = [_row(list(group.values())) for group in table["groups"].values()]
+        guessed = next((r for group in table["groups"].values() for r in group.values() if "trivial" in r.extra), None)
+        if guessed is not None:
+            rows.append(_trivial_row(guessed))
+        rows = sorted(rows, key=lambda r: -r["score"])
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
         first = next(iter(next(iter(table["groups"].values())).values()))
@@ -154,9 +168,20 @@ def _row(group: list[RunRecord]) -> dict:
     }
 
 
+def _trivial_row(record: RunRecord) -> dict:
+    """The trivial guess of a test set (evaluation.versus_trivial, from the training labels of `record`'s run): the
+    floor every row of the table must clear."""
+    guess = record.extra["trivial"]
+    return {"model": f"trivial guess: {guess['guess']}", "method": "trivial", "recipe": None, "parameters": 0,
+            "size_mb": None, "training_rows": record.task.get("sizes", {}).get("train"), "data_version": "",
+            "metric": record_task_type(record).metrics[guess["metric"]], "score": guess["test"]["score"],
+            "score_std": None, "seeds": [], "ci95": guess["test"]["ci95"], "f1_macro": None, "per_phenomenon": {},
+            "samples_per_second": None, "retention": None, "runs": [record.run_id]}
+
+
 def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
     """A table's rows as people read them: rounded, seeds as mean ± std (n) only where n > 1."""
-    phenomena = list(table["rows"][0]["per_phenomenon"]) if table["rows"] else []
+    phenomena = list(dict.fromkeys(p for row in table["rows"] for p in row["per_phenomenon"]))
     rows = []
     for row in table["rows"]:
         n = len(row["seeds"])
@@ -168,8 +193,9 @@ def _shown_rows(table: dict) -> tuple[list[dict], list[str]]:
                      "95% CI": f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]",
                      **({"macro F1": f"{row['f1_macro']:.4f}" if row.get("f1_macro") is not None else ""}
                         if table.get("imbalanced") else {}),
-                     **{p: f"{row['per_phenomenon'][p]:.4f}" for p in phenomena},
-                     "samples/s": f"{row['samples_per_second']:.0f}",
+                     **{p: f"{row['per_phenomenon'][p]:.4f}" if p in row["per_phenomenon"] else ""
+                        for p in phenomena},
+                     "samples/s": f"{row['samples_per_second']:.0f}" if row["samples_per_second"] else "",
                      "retention": f"{row['retention']:.3f}" if row["retention"] is not None else ""})
     return rows, (list(rows[0]) if rows else [])
 
@@ -208,6 +234,9 @@ def leaderboard_plot(tables: list[dict], path: Path) -> None:
     figure, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4.5), squeeze=False)
     for axis, table in zip(axes[0], tables):
         for row in table["rows"]:
+            if not row["parameters"]:  # the trivial guess has no parameters to place it on the log axis
+                axis.axhline(row["score"], color="grey", linestyle=":", label=row["model"])
+                continue
             axis.errorbar(row["parameters"], row["score"], yerr=row["score_std"] or 0.0, fmt="o", capsize=3)
             axis.annotate(f"{row['model']} ({row['method']})", (row["parameters"], row["score"]),
                           textcoords="offset points", xytext=(5, 4), fontsize=7)

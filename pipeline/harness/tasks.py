@@ -220,6 +220,11 @@ class TaskType:
         """The decision threshold that scores best on validation, where the type has one."""
         return None
 
+    def trivial(self, train_labels, references: np.ndarray) -> tuple[str, np.ndarray]:
+        """The guess a model must beat to have learned anything from the text: what it says, and its predictions
+        for the rows of `references`, from the training labels alone (never from the rows it is scored on)."""
+        raise NotImplementedError
+
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     return torch.softmax(torch.from_numpy(np.asarray(logits)).float(), -1).numpy()
@@ -253,6 +258,10 @@ class SingleLabel(TaskType):
         sets = [v for v in values["train"] if isinstance(v, str) and "," in v]
         hint = ""
         if len(sets) > len(values["train"]) / 10:
+            if spec.task_type is None:  # found, not given: label sets would become hundreds of compound classes
+                raise UsageError(f"label column '{column}' looks like label sets: {len(sets):,} training labels hold a "
+                                 f"comma (e.g. '{sets[0]}'); pass --task_type multi_label (or --task_type "
+                                 "single_label to keep each combination as a class of its own)")
             hint = (f"{len(sets):,} training labels hold a comma (e.g. '{sets[0]}'), each taken as a class of its own; "
                     "if they are label sets, pass --task_type multi_label")
         if isinstance(feature, ClassLabel):
@@ -321,6 +330,9 @@ class SingleLabel(TaskType):
 
     def paired_test(self, a, b, references, *, seed=0):
         return mcnemar(a == references, b == references)  # exact, and what accuracy's paired test has always been
+
+    def trivial(self, train_labels, references):
+        return "always the most frequent class", np.full(len(references), np.bincount(np.asarray(train_labels)).argmax())
 
     def format(self, prediction, names):
         return names[int(prediction)]
@@ -490,6 +502,17 @@ class MultiLabel(TaskType):
             model.set_params(class_weight="balanced")
         return OneVsRestClassifier(model)
 
+    def trivial(self, train_labels, references):
+        """The one label set that scores best on the training rows: their most frequent set, or the labels at least
+        a given share of them have (the label prior at its best cut)."""
+        train = self.references(train_labels)
+        sets, counts = np.unique(train, axis=0, return_counts=True)
+        prior = train.mean(0)
+        candidates = [sets[counts.argmax()], *((prior >= share).astype(np.int64) for share in np.unique(prior))]
+        best = max(candidates, key=lambda c: self.statistic(np.tile(c, (len(train), 1)), train)(
+            np.arange(len(train))[None])[0])
+        return "the same label set for every row (the prior's best)", np.tile(best, (len(references), 1))
+
     def tune_threshold(self, outputs, references):
         """The threshold (0.05 to 0.95) with the best validation Jaccard accuracy."""
         grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
@@ -562,6 +585,9 @@ class Regression(TaskType):
 
     def statistic(self, predictions, references):
         return pearson_of(predictions, references)
+
+    def trivial(self, train_labels, references):
+        return "always the training mean", np.full(len(references), float(np.mean(train_labels)))
 
     def format(self, prediction, names):
         return f"{float(prediction):.6g}"
@@ -800,6 +826,9 @@ class TokenClassification(TaskType):
                     row[start - 1] = tag
             references.append(row)
         return self.stack(references)
+
+    def trivial(self, train_labels, references):
+        return "every word 'O' (no entity)", np.where(np.asarray(references) >= 0, 0, -1)
 
     def stack(self, predictions):
         """Tag-id rows of any lengths as one array, -1 past each row's end."""

@@ -37,6 +37,7 @@ from .evaluation import predict
 from .runs import CHECKPOINTS
 
 
+DECISIONS = "validation_decisions.npz"  # the best epoch's validation predictions, beside its weights
 KEEP_CHECKPOINTS = 2  # the latest checkpoints kept while training (all of them with --keep_checkpoints)
 # Called with (run folder, epoch, validation main metric) after each epoch's validation: what a hyperparameter search
 # watches to stop a poor trial early (harness/search.py). Set with `epoch_listener`.
@@ -223,6 +224,9 @@ class Validation:
     score: Callable[[torch.nn.Module, DataLoader, Accelerator], dict]
     metric: str
     higher_is_better: bool = True
+    # The last scored epoch's decisions and the references they were scored against, where `score` keeps them
+    # (task_validation's): the best epoch's are what the fine-tune guard tests against the trivial guess.
+    decisions: dict[str, np.ndarray] | None = None
 
     def better(self, new: dict, best: dict | None, threshold: float = 0.0) -> bool:
         """Whether `new` beats `best` by more than `threshold` (any gain picks the best epoch; early
@@ -242,11 +246,14 @@ def task_validation(task: Task) -> Validation:
 
     def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
         outputs, references = kind.outputs(predict(model, loader, accelerator)), kind.encoded_references(loader.dataset)
-        threshold = kind.tune_threshold(outputs, references) if task.source.get("tune_threshold") else None
-        return {**kind.validation_scores(kind.decide(outputs, task.threshold if threshold is None else threshold),
-                                         references), **({"threshold": threshold} if threshold is not None else {})}
+        threshold = kind.tune_threshold(outputs, references) if task.tunes_threshold else None
+        decisions = kind.decide(outputs, task.threshold if threshold is None else threshold)
+        validation.decisions = {"predictions": decisions, "references": references}
+        return {**kind.validation_scores(decisions, references),
+                **({"threshold": threshold} if threshold is not None else {})}
 
-    return Validation(scores, kind.main_metric)
+    validation = Validation(scores, kind.main_metric)
+    return validation
 
 
 @dataclass
@@ -261,6 +268,8 @@ class TrainResult:
     # The best weights in full, gathered however the model is sharded (FSDP, ZeRO-3): what save_pretrained
     # writes on the main process. Without sharding these are the model's own tensors, not a copy.
     state_dict: dict = field(default_factory=dict, repr=False)
+    # The best epoch's validation decisions and references (Validation.decisions), where the validation keeps them.
+    decisions: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
 
 def train(model, train_set, validation_set, *, collate: Callable, config: TrainConfig, accelerator: Accelerator,
@@ -371,6 +380,8 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
         if validation.better(scores, state["best"]):
             state["best"] = {"epoch": state["epoch"] + 1, **scores}
             accelerator.save_model(model, checkpoints / "best")
+            if validation.decisions is not None and accelerator.is_main_process:  # kept for a resumed run too
+                np.savez(checkpoints / "best" / DECISIONS, **validation.decisions)
         if config.early_stopping_patience and state["stale_epochs"] >= config.early_stopping_patience:
             state["stopped"] = (f"early stopping after epoch {state['epoch'] + 1}: no validation {validation.metric} "
                                 f"gain above {config.early_stopping_threshold} in {state['stale_epochs']} epoch(s)")
@@ -385,9 +396,11 @@ def train(model, train_set, validation_set, *, collate: Callable, config: TrainC
         accelerator.end_training()
     accelerator.wait_for_everyone()
     restore_weights(accelerator, model, checkpoints / "best")
+    decisions = checkpoints / "best" / DECISIONS
     return TrainResult(state["history"], state["best"]["epoch"], state["best"], state["step"],
                        state["epoch_seconds"], state["losses"], state["stopped"] or f"all {config.epochs} epochs ran",
-                       accelerator.get_state_dict(model))
+                       accelerator.get_state_dict(model),
+                       decisions=dict(np.load(decisions)) if decisions.is_file() else None)
 
 
 def _finite(accelerator: Accelerator, loss: torch.Tensor, norm) -> bool:

@@ -30,9 +30,10 @@ class RecurrentConfig(PretrainedConfig):
 
     def __init__(self, *, vocab_size: int = 20_000, embedding_dim: int = 300, hidden_size: int = 300,
                  num_layers: int = 1, cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.1,
-                 pad_token_id: int = 0, **kwargs):
+                 pair_features: bool = False, pad_token_id: int = 0, **kwargs):
         self.vocab_size, self.embedding_dim, self.hidden_size = vocab_size, embedding_dim, hidden_size
         self.num_layers, self.cell, self.bidirectional, self.dropout = num_layers, cell, bidirectional, dropout
+        self.pair_features = pair_features  # sentence pairs: each read alone, compared (RecurrentClassifier.compare)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
@@ -44,6 +45,10 @@ class RecurrentClassifier(TorchInitModel):
     or `transformers.pipeline` load a saved run. Each direction is its own one-way RNN and the backward one
     reads every sequence reversed within its length: the same result as packed sequences on right-padded
     batches, in operations that export to ONNX.
+
+    With `pair_features` (sentence pairs) the network reads each sentence of a pair on its own and the head
+    compares them (`compare`), as Tang et al. 2019 and InferSent do: one network reading both sentences as one
+    sequence must learn from a few thousand pairs to match words across a boundary it cannot see.
     """
 
     config_class = RecurrentConfig
@@ -60,15 +65,41 @@ class RecurrentClassifier(TorchInitModel):
             for layer in range(config.num_layers))
         self.dropout = nn.Dropout(config.dropout)
         width = config.hidden_size * directions
-        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(width, width), nn.ReLU(),
+        features = 4 * width if config.pair_features else width
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(features, width), nn.ReLU(),
                                   nn.Dropout(config.dropout), nn.Linear(width, config.num_labels))
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
-        _, finals = self.states(input_ids, attention_mask)
-        logits = self.head(torch.cat(finals, dim=-1))
+                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                **_) -> SequenceClassifierOutput:
+        if self.config.pair_features:
+            features = self.compare(input_ids, attention_mask, token_type_ids)
+        else:
+            features = torch.cat(self.states(input_ids, attention_mask)[1], dim=-1)
+        logits = self.head(features)
         return SequenceClassifierOutput(loss=head_loss(logits, labels, self.config), logits=logits)
+
+    def compare(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                token_type_ids: torch.Tensor | None) -> torch.Tensor:
+        """A pair's features [u, v, |u - v|, u * v]: u and v each sentence's states max-pooled (InferSent), both
+        sentences read by the same network. The tokenizer gives the first sentence type 0 and the second type 1,
+        one after the other; the second is moved to the front of a row of its own, so each is read alone."""
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        real = attention_mask.bool()
+        first, second = real & (token_type_ids == 0), real & (token_type_ids == 1)
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
+        moved = (positions + first.sum(-1, keepdim=True)).clamp(max=input_ids.shape[1] - 1)
+        second = second.gather(1, moved) & (positions < second.sum(-1, keepdim=True))
+        masks = torch.cat([first, second])
+        hidden, _ = self.states(torch.cat([input_ids, input_ids.gather(1, moved)]), masks.long())
+        pooled = hidden.masked_fill(~masks.unsqueeze(-1), torch.finfo(hidden.dtype).min).amax(1)
+        pooled = torch.where(masks.any(1, keepdim=True), pooled, torch.zeros_like(pooled))  # an empty sentence: 0
+        u, v = pooled.chunk(2)
+        return torch.cat([u, v, (u - v).abs(), u * v], dim=-1)
 
     def states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
         """Every position's states of the last layer (both directions), and each direction's final state."""

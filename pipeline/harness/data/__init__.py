@@ -43,6 +43,8 @@ def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
     kind = task_type(spec.task_type) if spec.task_type else detect(feature, words=words)
     if spec.task_type:
         check_given(kind, feature, label, words=words)
+    elif not words:
+        check_words_as_text(splits["train"], text, label)
     if kind.reads_words and not tags_words:
         raise UsageError(f"'{name}' has a tag per word (token classification), and this recipe classifies whole "
                          "texts; tag words with recipes/finetune.py, bow.py, rnn.py, elmo.py or distill.py")
@@ -80,6 +82,19 @@ def load_task(spec: DataSpec, *, tags_words: bool = False) -> Task:
     return Task(splits, name, label_names, mapping, pair is not None, fingerprint(splits, label_names), source,
                 task_type=kind, task_type_from="given" if spec.task_type else "detected", label_info=labels.info,
                 threshold=spec.threshold, left_out=left_out, class_weights=weights)
+
+
+def check_words_as_text(rows, text: str, label: str) -> None:
+    """Tags of a sentence's words beside that sentence as one string: refused, instead of trained as label sets."""
+    sample = rows.select(range(min(200, len(rows))))
+    texts, labels = sample[text], sample[label]
+    if not all(isinstance(tags, list) for tags in labels) or max(map(len, labels), default=0) < 2:
+        return
+    per_word = sum(isinstance(words, str) and len(words.split()) == len(tags) for words, tags in zip(texts, labels))
+    if per_word >= 0.9 * len(labels):
+        raise UsageError(f"column '{label}' holds one tag per word of column '{text}', as token classification does, "
+                         f"but '{text}' holds strings, not lists of words; write each row's words as a list "
+                         f"(e.g. {{\"{text}\": [\"EU\", \"rejects\"], \"{label}\": [\"B-ORG\", \"O\"]}})")
 
 
 def check_applies(spec: DataSpec, kind: TaskType) -> None:

@@ -42,9 +42,11 @@ class DataSpec:
     label_separator: str | None = field(default=None, metadata={
         "help": "multi_label: the separator of label sets written as strings, e.g. 'sports,politics' (default ',')."})
     threshold: float = field(default=0.5, metadata={
-        "help": "multi_label: a label is predicted when its probability reaches this."})
-    tune_threshold: bool = field(default=False, metadata={
-        "help": "multi_label: pick the threshold (0.05 to 0.95) with the best validation Jaccard accuracy."})
+        "help": "multi_label: a label is predicted when its probability reaches this (given, it is used as it is: "
+                "no threshold is tuned)."})
+    tune_threshold: bool = field(default=True, metadata={
+        "help": "multi_label: pick the threshold (0.05 to 0.95) with the best validation Jaccard accuracy; each "
+                "epoch is judged at its own (--no_tune_threshold: --threshold, 0.5 unless given)."})
     label_all_tokens: bool = field(default=False, metadata={
         "help": "token_classification: train on every piece of a word, not only its first (predictions are "
                 "read on the first piece either way)."})
@@ -58,6 +60,8 @@ class DataSpec:
                 "(its data fingerprint differs, so a board never mixes them with test results)."})
 
     def __post_init__(self):
+        if self.threshold != 0.5:  # a threshold given is the one to use
+            self.tune_threshold = False
         check_options([
             (0 < self.validation_size < 1, f"--validation_size must be between 0 and 1 (got {self.validation_size})"),
             (self.max_train_samples is None or self.max_train_samples >= 1,
@@ -90,6 +94,11 @@ class Task:
     threshold: float = 0.5  # multi_label: --threshold (a run with --tune_threshold records the one it tuned)
     left_out: list[Input] = field(default_factory=list)  # train inputs that --max_train_samples left out
     class_weights: ClassWeights | None = None  # --class_weights, one per class, as the losses use them
+
+    @property
+    def tunes_threshold(self) -> bool:
+        """Whether decisions are made at a threshold tuned on validation (multi-label, unless one was given)."""
+        return "tune_threshold" in self.task_type.options and bool(self.source.get("tune_threshold"))
 
     def head(self) -> dict:
         """What a transformers config needs to build this task's head (tasks.head_for)."""

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from ..data.encoding import joined_texts, length_order, tokenize_texts
 from ..data.spec import Task
+from ..scoring import bootstrap_interval
 from ..tasks import TaskType, word_starts
 
 
@@ -180,7 +181,42 @@ def score_model(outputs: Callable[[str], np.ndarray], task: Task, *, seed: int =
     """Test metrics of a model given as split -> outputs; with --tune_threshold (multi-label), the decision
     threshold is first the one that scores best on the validation split, as every step of the road tunes it."""
     threshold = None
-    if task.source.get("tune_threshold"):
+    if task.tunes_threshold:
         validation = task.task_type.references(task.splits["validation"]["label"])
         threshold = task.task_type.tune_threshold(outputs("validation"), validation)
     return score(outputs("test"), task, threshold=threshold, seed=seed)
+
+
+TRIVIAL_ALPHA = 0.01  # a fine-tune has learned when it beats the trivial guess at this significance
+
+
+def versus_trivial(task: Task, decisions: dict[str, np.ndarray], *, seed: int = 0) -> dict:
+    """The fine-tune guard: does the model's best validation epoch beat the task type's trivial guess (the majority
+    class, the best constant label set, the training mean, every word 'O') on the same validation rows, with the
+    type's paired test? And what that guess scores on the test split, for the result tables and the leaderboard.
+
+    A model that never left its label prior scores what the guess scores, and its table looks like a result."""
+    kind, train = task.task_type, task.splits["train"]["label"]
+    references = decisions["references"]
+    name, guess = kind.trivial(train, references)
+    everything = np.arange(len(references))[None]
+    model_score = float(kind.statistic(decisions["predictions"], references)(everything)[0])
+    guess_score = float(kind.statistic(guess, references)(everything)[0])
+    test = kind.paired_test(decisions["predictions"], guess, references, seed=seed)
+    test_references = kind.references(task.splits["test"]["label"])
+    _, test_guess = kind.trivial(train, test_references)
+    statistic = kind.statistic(test_guess, test_references)
+    return {"guess": name, "metric": kind.main_metric,
+            "validation": {"score": model_score, "guess": guess_score, "difference": model_score - guess_score,
+                           "test": test["test"], "p_value": test["p_value"],
+                           "learned": model_score > guess_score and test["p_value"] < TRIVIAL_ALPHA},
+            "test": {"score": float(statistic(np.arange(len(test_references))[None])[0]),
+                     "ci95": bootstrap_interval(statistic, len(test_references), seed=seed)}}
+
+
+def trivial_line(found: dict, kind: TaskType) -> str:
+    """The guard's verdict in one line, for the recipe's output."""
+    check = found["validation"]
+    figures = (f"validation {kind.metrics[found['metric']]} {check['score']:.4f} against {check['guess']:.4f} for "
+               f"{found['guess']} ({check['difference']:+.4f}, {check['test']} p={check['p_value']:.2g})")
+    return ("beat the trivial guess: " if check["learned"] else "did not beat the trivial guess: ") + figures

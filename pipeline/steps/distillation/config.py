@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...harness.errors import UsageError, check_options
+from ...harness.heads import POOLINGS
 from ...harness.models import PRESETS
 from ...harness.records import read_record
 from ...harness.runs import RECORD
@@ -19,8 +20,18 @@ class DistillConfig:
     teacher: list[str] = field(default_factory=lambda: ["minilm"], metadata={
         "help": "Teacher: a preset to fine-tune on the labelled rows (or reuse), a run folder, a local "
                 "directory or a hub id. Give it more than once to average several teachers' soft targets."})
-    teacher_epochs: int = field(default=4, metadata={"help": "Epochs when a preset teacher is fine-tuned first."})
-    teacher_learning_rate: float = field(default=1e-4, metadata={"help": "Learning rate of that fine-tune."})
+    teacher_epochs: int | None = field(default=None, metadata={
+        "help": "Epochs when a preset teacher is fine-tuned first (default: enough for --teacher_steps, 2 to 20; "
+                "it stops after 3 epochs without a validation gain either way)."})
+    teacher_steps: int = field(default=320, metadata={
+        "help": "The teacher fine-tune's budget in optimizer steps of 32 rows, when --teacher_epochs is not given: "
+                "10 epochs of 1,000 labelled rows, 2 of 5,000."})
+    teacher_learning_rate: float | None = field(default=None, metadata={
+        "help": "Learning rate of that fine-tune (default by task type: 1e-4; 2e-4 for label sets)."})
+    teacher_pooling: str | None = field(default=None, metadata={
+        "help": f"The teacher's read-out, {' or '.join(POOLINGS)} (default by task type: the mean of the tokens for "
+                "label sets and numbers, what MiniLM was trained with; the family's [CLS] for classes, and wherever "
+                "--student distil is cut from the fine-tuned teacher)."})
     teacher_seed: int = field(default=42, metadata={
         "help": "Seed of that fine-tune (apart from --seed, so student seeds share one teacher)."})
     student: str = field(default="bilstm", metadata={
@@ -63,6 +74,9 @@ class DistillConfig:
     augment: list[str] = field(default_factory=list, metadata={
         "help": "Augmented copies of the labelled text in the transfer set (Tang et al.): mask, neighbors, ngram."})
     augment_copies: int = field(default=0, metadata={"help": "Augmented copies per labelled sentence."})
+    teacher_guard: bool = field(default=True, metadata={
+        "help": "Stop when the teacher does not beat the trivial guess on validation (the majority class, the best "
+                "constant label set, the training mean, no entity) with p < 0.01; --no_teacher_guard distils anyway."})
     ablation: bool = field(default=True, metadata={
         "help": "Also train the same student, from the same initialisation, on the labels alone."})
     teacher_init: bool = field(default=True, metadata={
@@ -71,8 +85,13 @@ class DistillConfig:
 
     def __post_init__(self):
         checks = [
-            (self.teacher_epochs >= 1, f"--teacher_epochs must be at least 1 (got {self.teacher_epochs})"),
-            (self.teacher_learning_rate > 0, f"--teacher_learning_rate must be positive (got {self.teacher_learning_rate})"),
+            (self.teacher_epochs is None or self.teacher_epochs >= 1,
+             f"--teacher_epochs must be at least 1 (got {self.teacher_epochs})"),
+            (self.teacher_steps >= 1, f"--teacher_steps must be at least 1 (got {self.teacher_steps})"),
+            (self.teacher_learning_rate is None or self.teacher_learning_rate > 0,
+             f"--teacher_learning_rate must be positive (got {self.teacher_learning_rate})"),
+            (self.teacher_pooling is None or self.teacher_pooling in POOLINGS,
+             f"--teacher_pooling {self.teacher_pooling!r}: choose {', '.join(POOLINGS)}"),
             (self.temperature > 0, f"--temperature must be positive (got {self.temperature})"),
             (self.temperature_end is None or self.temperature_end > 0,
              f"--temperature_end must be positive (got {self.temperature_end})"),
@@ -109,6 +128,8 @@ APPLIES: dict[str, tuple[str, Callable[[DistillConfig], bool]]] = {
     "teacher_epochs": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
     "teacher_learning_rate": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
     "teacher_seed": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
+    "teacher_steps": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
+    "teacher_pooling": ("a --teacher fine-tuned first (a preset or a pretraining run)", lambda s: _fine_tunes(s)),
     "temperature_end": ("soft targets (--alpha_kd above 0)", lambda s: s.alpha_kd > 0),
     "relation_heads": ("the relation loss (--alpha_relation above 0)", lambda s: s.alpha_relation > 0),
     "unlabeled_column": ("--unlabeled_file", lambda s: s.unlabeled_file is not None),

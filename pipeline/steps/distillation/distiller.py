@@ -16,7 +16,8 @@ from datasets import Dataset, concatenate_datasets
 from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts, load_texts
 from ...harness.cards import model_card
 from ...harness.errors import UsageError
-from ...harness.evaluation import evaluate_test, joined, model_predictor, score
+from ...harness.evaluation import (evaluate_test, joined, model_predictor, predict_rows, score, trivial_line,
+                                   versus_trivial)
 from ...harness.finetuning import train_and_record
 from ...harness.heads import FAMILY, load_classifier
 from ...harness.models import CACHE, ModelSpec, load_tokenizer
@@ -31,7 +32,8 @@ from .config import DistillConfig
 from .losses import INTERMEDIATE_LOSSES, SoftTargetLoss
 from .objective import QKV_MODULES, DistillationObjective, teacher_ids
 from .students import StudentRecipe, build_student, check_student, student_kind
-from .teachers import Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets, teacher_config
+from .teachers import (Teacher, TeacherPlan, obtain_teacher, plan_teacher, soft_targets, teacher_config,
+                       teacher_training)
 from .transfer import TransferSet, build_transfer_set
 
 
@@ -60,11 +62,20 @@ class Distiller:
         self.settings, self.options, self.accelerator, self.config = settings, options, accelerator, config
         self.kind = student_kind(settings.student)
         self.plans = self._check()
+        self.teacher_training = teacher_training(
+            task, epochs=settings.teacher_epochs, steps=settings.teacher_steps,
+            learning_rate=settings.teacher_learning_rate, pooling=settings.teacher_pooling,
+            cut_from_teacher=self.kind.from_teacher is not None and settings.teacher_init, seed=settings.teacher_seed,
+            train_config=train_config, max_length=model_spec.max_length)
+        if any(plan.fine_tune for plan in self.plans):
+            accelerator.print("teacher fine-tune: " + "; ".join(
+                f"{option} {value}" for option, value in self.teacher_training.choices.items()))
         self.teachers: list[Teacher] = []
         self.transfer: TransferSet | None = None
         self.logits: np.ndarray | None = None
         self.records: dict[str, RunRecord] = {}
         self.teacher_test: tuple[dict, np.ndarray] | None = None
+        self.teacher_guard: dict | None = None  # the lead teacher against the trivial guess (evaluation.versus_trivial)
 
     def _check(self) -> list[TeacherPlan]:
         """Every option against the data and the teachers' configs, before anything trains."""
@@ -84,6 +95,12 @@ class Distiller:
                                                               or self.data_spec.train_file):
             raise UsageError("--generated applies to --dataset builtin only (its generator), and does nothing "
                              "here; leave it out")
+        if task.task_type.reads_words and settings.teacher_pooling:
+            raise UsageError("--teacher_pooling chooses how a text's label is read, and a tagger reads a tag at every "
+                             "word; leave it out")
+        if settings.teacher_epochs and settings.teacher_steps != DistillConfig.teacher_steps:
+            raise UsageError("--teacher_steps sets the teacher's budget when --teacher_epochs is not given; give one "
+                             "of the two")
         if task.task_type.reads_words and settings.student != "bilstm":
             raise UsageError(f"--student {settings.student} classifies texts; tagging words distils into the "
                              "BiLSTM tagger (--student bilstm)")
@@ -108,13 +125,7 @@ class Distiller:
 
     # 1. Teachers.
     def obtain_teachers(self) -> list[Teacher]:
-        # The teacher stops early as the students do (--early_stopping_*), so run_all's fine-tune is found again.
-        teacher_train = replace(TrainConfig(), epochs=self.settings.teacher_epochs, seed=self.settings.teacher_seed,
-                                learning_rate=self.settings.teacher_learning_rate,
-                                mixed_precision=self.train_config.mixed_precision,
-                                early_stopping_patience=self.train_config.early_stopping_patience,
-                                early_stopping_threshold=self.train_config.early_stopping_threshold)
-        teacher_spec = ModelSpec(max_length=self.model_spec.max_length)
+        teacher_spec, teacher_train = self.teacher_training.model_spec, self.teacher_training.train_config
         self._check_resume(teacher_spec, teacher_train)
         self.teachers = [obtain_teacher(plan, self.task, data_spec=self.data_spec,
                                         model_spec=replace(teacher_spec, model=plan.name), train_config=teacher_train,
@@ -123,7 +134,31 @@ class Distiller:
         metric = self.task.task_type.main_metric
         scored = "validation (--no_test)" if self.data_spec.no_test else "test"
         self.accelerator.print(f"teacher: {scored} {metric} {self.teacher_test[0][metric]:.4f}")
+        self._guard(self.teachers[0])
         return self.teachers
+
+    def _guard(self, teacher: Teacher) -> None:
+        """Stop before distilling a teacher that did not beat the trivial guess on validation: its soft targets
+        would teach the student that guess, and the table would look like a result (--no_teacher_guard: go on)."""
+        found = teacher.record.extra.get("trivial") if teacher.record else None
+        if found is None:  # a model folder or hub id, or a run recorded before the guard: its validation scored here
+            loaded, kind = teacher.loaded, self.task.task_type
+            encoded = encode(self.task, loaded.tokenizer, self.model_spec.max_length)["validation"]
+            outputs = kind.outputs(predict_rows(loaded.model.to(self.accelerator.device), encoded,
+                                                collate=kind.collator(loaded.tokenizer), accelerator=self.accelerator,
+                                                batch_size=self.train_config.eval_batch_size))
+            references = kind.references(self.task.splits["validation"]["label"])
+            threshold = kind.tune_threshold(outputs, references) if self.task.tunes_threshold else None
+            decisions = kind.decide(outputs, self.task.threshold if threshold is None else threshold)
+            found = versus_trivial(self.task, {"predictions": decisions, "references": references})
+        self.teacher_guard = found
+        line = trivial_line(found, self.task.task_type)
+        if not found["validation"]["learned"] and self.settings.teacher_guard:
+            raise UsageError(f"the teacher {line}; its soft targets would teach the student that guess. Try more "
+                             "--teacher_epochs, another --teacher_learning_rate, --class_weights balanced or more "
+                             "labelled rows (--max_train_samples); --no_teacher_guard distils it anyway")
+        self.accelerator.print(f"teacher {line}" + ("" if found["validation"]["learned"] else
+                                                    " (--no_teacher_guard: distilled anyway)"))
 
     def _check_resume(self, teacher_spec: ModelSpec, teacher_train: TrainConfig) -> None:
         """--resume continues a distillation wherever it stopped; with no run of any of its stages, it is refused."""
@@ -215,13 +250,15 @@ class Distiller:
         texts = [*rows["text"], *(rows["text_pair"] if self.task.is_pair else [])]
         return StudentRecipe(lead.loaded, lead.pretrained, texts, self.task.head(), self.model_spec,
                              self.settings.layer_map, prune_vocabulary=self.settings.prune_vocabulary,
-                             ffn_dim=self.settings.ffn_dim)
+                             ffn_dim=self.settings.ffn_dim, pairs=self.task.is_pair)
 
     def _train(self, variant: Variant, student, run: Run, resume: bool) -> RunRecord:
         student.info.update(name=self.settings.student)
         encoded = encode(self.task, student.tokenizer, self.model_spec.max_length)
         extra = {"teachers": [{"id": t.id, "run_id": t.record.run_id if t.record else None} for t in self.teachers],
-                 "variant": variant.name}
+                 "variant": variant.name,
+                 **({"teacher_training": self.teacher_training.choices} if any(p.fine_tune for p in self.plans)
+                    else {})}
         if not variant.distilled:
             return train_and_record(run, student, self.task, encoded, train_config=self._same_steps(),
                                     accelerator=self.accelerator, resume=resume,
@@ -321,7 +358,8 @@ class Distiller:
             table = comparison_rows(rows, labels=kind.references(task.splits["test"]["label"]), kind=kind, speed=speed,
                                     baseline=baseline)
             distilled = next(row for row in table if row["model"] == DISTILLED.name)
-            record.extra.update(comparison=table, teacher_metrics=teacher_metrics, retention=distilled["retention"],
+            record.extra.update(comparison=table, teacher_metrics=teacher_metrics, teacher_guard=self.teacher_guard,
+                                retention=distilled["retention"],
                                 speedup=distilled["speedup"], speedup_batch1=distilled["speedup_batch1"],
                                 smaller=distilled["smaller"], fastest_near_teacher=fastest_near_teacher(table))
             plot_students(table, Path(record.run_dir) / "students.png")

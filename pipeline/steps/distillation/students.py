@@ -39,6 +39,7 @@ class StudentRecipe:
     layer_map: str | None
     prune_vocabulary: bool = False  # a cut student keeps only the embedding rows of the tokens `texts` use
     ffn_dim: int | None = None  # a cut student's feed-forward width (None: the teacher's)
+    pairs: bool = False  # the task's rows are sentence pairs
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ class StudentKind:
 
 def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    # Sentence pairs: the token types say where the second sentence starts, so each is read alone and compared.
+    tokenizer.model_input_names = ["input_ids", "attention_mask", *(["token_type_ids"] if recipe.pairs else [])]
     network = RecurrentTagger if task_type(recipe.head.get("task_type")).reads_words else RecurrentClassifier
-    model = network(RecurrentConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **recipe.head))
+    model = network(RecurrentConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                                    pair_features=recipe.pairs, **recipe.head))
     return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
                                                         vocab_size=len(tokenizer)))
 
@@ -148,7 +151,8 @@ def _cut_teacher(recipe: StudentRecipe) -> LoadedModel:
 
 
 STUDENTS: dict[str, StudentKind] = {
-    "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init",
+    "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init; "
+                          "on sentence pairs each sentence read alone and compared ([u, v, |u-v|, u*v])",
                           _bilstm),
     "distil": StudentKind("DistilBERT with every other teacher layer (--layer_map), cut from the teacher's "
                           "pretrained checkpoint, its vocabulary pruned to the task's text (--prune_vocabulary), "
