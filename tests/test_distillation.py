@@ -317,7 +317,7 @@ def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
 
 def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path, capsys):
     teacher_run = distilled[3]["finetune"]["run_dir"]
-    result = launch("distill", ["--teacher", teacher_run, "--student", "distil", "--epochs", "1",
+    result = launch("distill", ["--teacher", teacher_run, "--no_teacher_guard", "--student", "distil", "--epochs", "1",
                                 "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
                                 "--generated", "0", "--no_left_out", "--augment", "mask", "ngram", "--augment_copies", "1",
                                 "--ffn_dim", "64", "--no_export", "--output_dir", str(tmp_path)])

@@ -68,6 +68,17 @@ def test_leaderboard_groups_seeds_ranks_and_never_mixes_data_versions():
     assert len(tables[1]["rows"]) == 1
 
 
+def test_leaderboard_shows_the_trivial_guess_as_the_floor_of_its_test_set():
+    guessed = record("b1", "f1", "minilm", "finetune", 1, 0.95)
+    guessed.extra["trivial"] = {"guess": "always the most frequent class", "metric": "accuracy",
+                                "test": {"score": 0.5, "ci95": [0.45, 0.55]}}
+    tables = leaderboard([record("a1", "f1", "bert-tiny", "finetune", 1, 0.40), guessed])
+    assert [(r["model"], r["rank"]) for r in tables[0]["rows"]] == [
+        ("minilm", 1), ("trivial guess: always the most frequent class", 2), ("bert-tiny", 3)]
+    text = leaderboard_markdown(tables)
+    assert "| 2 | trivial guess: always the most frequent class | trivial |" in text and "| 0.5000 |" in text
+
+
 def test_leaderboard_counts_a_config_and_seed_once_and_shows_single_runs_without_spread():
     tables = leaderboard([record("a1", "f1", "bert-tiny", "finetune", 1, 0.70),
                           record("a1-2", "f1", "bert-tiny", "finetune", 1, 0.70),
@@ -127,7 +138,7 @@ def test_run_all_runs_every_recipe_and_builds_the_reports(whole_road):
     assert len(tables) == 1
     methods = {(r["model"], r["method"]): r for r in tables[0]["rows"]}
     assert {m for _, m in methods} == {"bow", "ngram", "word2vec", "rnn", "elmo", "finetune", "hard-labels",
-                                       "distill"}
+                                       "distill", "trivial"}
     assert "MegatronLM 8.3B" in (reports / "params.md").read_text()
 
 
@@ -136,7 +147,8 @@ def test_runs_that_differ_only_by_seeds_are_one_row(whole_road):
     (table,) = json.loads((outputs / "reports" / "leaderboard.json").read_text())["tables"]
     # Every step ran with seeds 1 and 2; the students' teachers differ by seed too (--teacher_seed follows
     # --seed), and the labels-only twin merges with its kind: one row each, n=2.
-    assert all(row["seeds"] == [1, 2] for row in table["rows"]), [(r["model"], r["seeds"]) for r in table["rows"]]
+    runs = [row for row in table["rows"] if row["method"] != "trivial"]  # the trivial guess is no run
+    assert all(row["seeds"] == [1, 2] for row in runs), [(r["model"], r["seeds"]) for r in runs]
     keys = [(r["model"], r["method"]) for r in table["rows"]]
     assert len(keys) == len(set(keys))
     assert keys.count(("bilstm", "hard-labels")) == 1

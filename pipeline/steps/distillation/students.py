@@ -53,7 +53,8 @@ class StudentKind:
 def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
     # Sentence pairs: the token types say where the second sentence starts, so each is read alone and compared.
-    tokenizer.model_input_names = ["input_ids", "attention_mask", *(["token_type_ids"] if recipe.pairs else [])]
+    names = ["input_ids", "attention_mask", *(["token_type_ids"] if recipe.pairs else [])]
+    tokenizer.model_input_names = tokenizer.init_kwargs["model_input_names"] = names  # saved with the tokenizer
     network = RecurrentTagger if task_type(recipe.head.get("task_type")).reads_words else RecurrentClassifier
     model = network(RecurrentConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                                     pair_features=recipe.pairs, **recipe.head))
