@@ -62,6 +62,8 @@ def main() -> None:
                         help="epochs of the pretrained models' fine-tunes, which the distillation reuses as its teacher")
     parser.add_argument("--teacher_learning_rate", type=float, default=1e-4)
     parser.add_argument("--student_epochs", type=int, default=4, help="the main job's (recipes/distill.py)")
+    parser.add_argument("--student_steps", type=int, default=640,
+                        help="the least optimizer steps of the distilled student, the main job's (0: --student_epochs)")
     parser.add_argument("--scratch_epochs", type=int, default=20,
                         help="epochs of from-scratch and pretrained-here transformers (at 1e-3) and fastText")
     parser.add_argument("--rnn_epochs", type=int, default=30)
@@ -146,7 +148,8 @@ def road(dataset: str, args: argparse.Namespace) -> None:
         # The teacher's options are its fine-tune's above (the main job's), so distillation reuses that run.
         step("distill", [*data, "--teacher", args.teacher, "--teacher_epochs", str(args.teacher_epochs),
                            "--teacher_seed", str(seed), "--teacher_learning_rate", str(args.teacher_learning_rate),
-                           "--epochs", str(args.student_epochs), *stop, *s,
+                           "--epochs", str(args.student_epochs), "--student_steps", str(args.student_steps),
+                           *stop, *s,
                            "--max_transfer_rows", str(args.max_transfer_rows),
                            *(["--no_teacher_guard"] if args.no_teacher_guard else [])])
 

@@ -223,8 +223,9 @@ def test_soft_targets_are_computed_once_cached_and_in_row_order(tmp_path):
 
 
 # A tiny distillation: bert-tiny teacher fine-tuned first (one epoch: too little to beat the majority class, so the
-# guard is told to go on), a BiLSTM student, a small generated transfer set.
-TINY_DISTILL = ["--teacher", "bert-tiny", "--teacher_epochs", "1", "--no_teacher_guard", "--max_train_samples", "240",
+# guard is told to go on), a BiLSTM student for exactly --epochs (no step floor), a small generated transfer set.
+TINY_DISTILL = ["--teacher", "bert-tiny", "--teacher_epochs", "1", "--no_teacher_guard", "--student_steps", "0",
+                "--max_train_samples", "240",
                 "--max_eval_samples", "80", "--generated", "160", "--no_left_out", "--epochs", "1", "--batch_size", "16"]
 
 
@@ -317,7 +318,8 @@ def test_second_run_reuses_the_teacher_and_its_cached_soft_targets(distilled):
 
 def test_cut_student_from_a_saved_teacher_run_has_the_third_row(distilled, tmp_path, capsys):
     teacher_run = distilled[3]["finetune"]["run_dir"]
-    result = launch("distill", ["--teacher", teacher_run, "--no_teacher_guard", "--student", "distil", "--epochs", "1",
+    result = launch("distill", ["--teacher", teacher_run, "--no_teacher_guard", "--student_steps", "0",
+                                "--student", "distil", "--epochs", "1",
                                 "--learning_rate", "1e-3", "--max_train_samples", "240", "--max_eval_samples", "80",
                                 "--generated", "0", "--no_left_out", "--augment", "mask", "ngram", "--augment_copies", "1",
                                 "--ffn_dim", "64", "--no_export", "--output_dir", str(tmp_path)])

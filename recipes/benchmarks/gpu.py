@@ -91,7 +91,7 @@ def main_job(out: Path, *, tiny: bool, cuda: bool) -> list[dict]:
         args += ["--teacher_epochs", "20", "--teacher_learning_rate", "1e-3"]
     if tiny:
         args += ["--max_train_samples", "64", "--max_eval_samples", "64", "--teacher_epochs", "1", "--no_teacher_guard",
-                 "--epochs", "1", "--max_transfer_rows", "128", "--batch_size", "16"]
+                 "--epochs", "1", "--student_steps", "0", "--max_transfer_rows", "128", "--batch_size", "16"]
     seconds = launch("distill", args, precision="bf16" if cuda else "no")
     records = find_records(out)
     rows = [{"check": f"main job, {r.recipe} stage ({r.method})", "result": "{} {:.4f}".format(*main_metric(r)[:2]),

@@ -37,6 +37,9 @@ class DistillConfig:
     student: str = field(default="bilstm", metadata={
         "help": "'bilstm' (Tang et al. 2019), 'distil' (a DistilBERT of every other teacher layer), "
                 "a preset, directory or hub id."})
+    student_steps: int = field(default=640, metadata={
+        "help": "The distilled student trains at least this many optimizer steps: --epochs over the labelled and "
+                "transfer rows, more epochs where the transfer set is small (the built-in set's 11,000 rows take 4)."})
     layer_map: str | None = field(default=None, metadata={
         "help": "Teacher layers copied into the 'distil' student, e.g. '0,2,4' (default: every other layer)."})
     prune_vocabulary: bool = field(default=True, metadata={
@@ -88,6 +91,7 @@ class DistillConfig:
             (self.teacher_epochs is None or self.teacher_epochs >= 1,
              f"--teacher_epochs must be at least 1 (got {self.teacher_epochs})"),
             (self.teacher_steps >= 1, f"--teacher_steps must be at least 1 (got {self.teacher_steps})"),
+            (self.student_steps >= 0, f"--student_steps must not be negative (got {self.student_steps})"),
             (self.teacher_learning_rate is None or self.teacher_learning_rate > 0,
              f"--teacher_learning_rate must be positive (got {self.teacher_learning_rate})"),
             (self.teacher_pooling is None or self.teacher_pooling in POOLINGS,

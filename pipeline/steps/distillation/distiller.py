@@ -204,6 +204,10 @@ class Distiller:
             width = max(teacher.shape[1] for teacher in logits)
             logits = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=np.nan) for t in logits]
         self.logits = np.stack(logits, axis=1)
+        epochs = self._student_config().epochs
+        self.accelerator.print(f"student: {epochs} epochs over {len(rows):,} rows" + (
+            f" (at least --student_steps {self.settings.student_steps} optimizer steps; --epochs "
+            f"{self.train_config.epochs})" if epochs > self.train_config.epochs else ""))
         return self.transfer
 
     def _rows(self) -> Dataset:
@@ -267,16 +271,24 @@ class Distiller:
                                            "early as --early_stopping_patience says), best epoch kept",
                                     **extra)
         objective = self._objective(student)
-        return train_and_record(run, student, self.task, encoded, train_config=self.train_config,
+        return train_and_record(run, student, self.task, encoded, train_config=self._student_config(),
                                 accelerator=self.accelerator, resume=resume, max_length=self.model_spec.max_length,
                                 recipe="distill", method=variant.method, train_set=self._soft_train_set(student),
                                 loss_fn=objective, extra_modules=objective.modules,
                                 transfer=self.transfer.sources, **extra)
 
+    def _student_config(self) -> TrainConfig:
+        """The distilled student's: --epochs over the labelled and transfer rows, or more where that is fewer than
+        --student_steps optimizer steps (a small transfer set: STS-B's 3,800 pairs are 60 steps an epoch)."""
+        batch = self.train_config.batch_size * self.train_config.gradient_accumulation_steps
+        per_epoch = math.ceil(len(self._rows()) / batch)
+        return replace(self.train_config, epochs=max(self.train_config.epochs,
+                                                     math.ceil(self.settings.student_steps / per_epoch)))
+
     def _same_steps(self) -> TrainConfig:
         """Labels only: as many optimizer steps as the distilled student takes (more epochs over fewer rows)."""
         batch = self.train_config.batch_size * self.train_config.gradient_accumulation_steps
-        distilled_steps = math.ceil(len(self._rows()) / batch) * self.train_config.epochs
+        distilled_steps = math.ceil(len(self._rows()) / batch) * self._student_config().epochs
         labelled_steps = math.ceil(len(self.task.splits["train"]) / batch)
         return replace(self.train_config, epochs=math.ceil(distilled_steps / labelled_steps))
 

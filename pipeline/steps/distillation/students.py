@@ -1,7 +1,7 @@
 """Students: the small models a teacher is distilled into, one entry per kind in STUDENTS.
 
-Each kind builds the student from the initialisation a user would otherwise start from (random for
-the BiLSTM, the teacher's *pretrained* checkpoint for a layer cut), so that "labels only" against
+Each kind builds the student from the initialisation a user would otherwise start from (the BiLSTM's word
+embeddings, and a layer cut's layers, from the teacher's *pretrained* checkpoint), so that "labels only" against
 "distilled" compares training signals on the same model. A kind that can also start from the
 fine-tuned teacher (`from_teacher`) adds that as a third, separately named row.
 """
@@ -50,6 +50,44 @@ class StudentKind:
     transformer: bool = False  # has hidden states and attention for the intermediate losses
 
 
+@torch.no_grad()
+def word_vectors(words: list[str], source: LoadedModel, width: int, *, batch_size: int = 256) -> torch.Tensor:
+    """Each word as a pretrained encoder reads it alone (the mean of its pieces' output states), reduced to `width`
+    dimensions by PCA and scaled to unit spread: Model2Vec's static embeddings of a sentence encoder, as the start
+    of a student's word embeddings, so that a word the labelled rows never show is still near its neighbours."""
+    from sklearn.decomposition import PCA
+
+    encoder = source.model.base_model.eval()
+    states = []
+    for start in range(0, len(words), batch_size):
+        batch = source.tokenizer(words[start:start + batch_size], padding=True, truncation=True, max_length=16,
+                                 return_tensors="pt", return_special_tokens_mask=True)
+        special = batch.pop("special_tokens_mask")
+        output = encoder(**batch).last_hidden_state
+        real = (batch["attention_mask"] * (1 - special)).unsqueeze(-1).float()  # the word's pieces, not [CLS]/[SEP]
+        states.append((output * real).sum(1) / real.sum(1).clamp(min=1))
+    states = torch.cat(states).numpy()
+    reduced = PCA(n_components=min(width, *states.shape), random_state=0).fit_transform(states)
+    vectors = torch.zeros(len(words), width)
+    vectors[:, :reduced.shape[1]] = torch.from_numpy(reduced / reduced.std()).float()
+    return vectors
+
+
+def _pretrained_words(recipe: StudentRecipe, tokenizer, model) -> str | None:
+    """The BiLSTM's word embeddings from the teacher's *pretrained* checkpoint (word_vectors), the start a user
+    would otherwise have; None (random, as before) where the checkpoint is unknown or trained here from scratch."""
+    preset = PRESETS.get(recipe.pretrained) if recipe.pretrained else None
+    if recipe.pretrained is None or (preset is not None and preset.path is None):
+        return None
+    source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=None), recipe.head)
+    specials = set(tokenizer.all_special_tokens)
+    vocabulary = [(word, i) for word, i in tokenizer.get_vocab().items() if word not in specials]
+    vectors = word_vectors([word for word, _ in vocabulary], source, model.config.embedding_dim)
+    with torch.no_grad():
+        model.embedding.weight[[i for _, i in vocabulary]] = vectors
+    return f"{recipe.pretrained}'s reading of each word (Model2Vec-style, PCA to {model.config.embedding_dim})"
+
+
 def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     tokenizer = train_tokenizer("wordlevel", recipe.texts, recipe.model_spec.vocab_size, "bilstm")
     # Sentence pairs: the token types say where the second sentence starts, so each is read alone and compared.
@@ -58,8 +96,9 @@ def _bilstm(recipe: StudentRecipe) -> LoadedModel:
     network = RecurrentTagger if task_type(recipe.head.get("task_type")).reads_words else RecurrentClassifier
     model = network(RecurrentConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                                     pair_features=recipe.pairs, **recipe.head))
+    embeddings = _pretrained_words(recipe, tokenizer, model)
     return LoadedModel(model, tokenizer, describe_model(model, name="bilstm", family="bilstm", kind="bilstm",
-                                                        vocab_size=len(tokenizer)))
+                                                        vocab_size=len(tokenizer), embeddings=embeddings or "random"))
 
 
 def parse_layer_map(text: str | None, teacher_layers: int) -> list[int]:
@@ -152,8 +191,9 @@ def _cut_teacher(recipe: StudentRecipe) -> LoadedModel:
 
 
 STUDENTS: dict[str, StudentKind] = {
-    "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings, 300 units each way, random init; "
-                          "on sentence pairs each sentence read alone and compared ([u, v, |u-v|, u*v])",
+    "bilstm": StudentKind("BiLSTM of Tang et al. 2019: 300-d word embeddings (each word as the teacher's pretrained "
+                          "checkpoint reads it), 300 units each way; on sentence pairs each sentence read alone and "
+                          "compared ([u, v, |u-v|, u*v])",
                           _bilstm),
     "distil": StudentKind("DistilBERT with every other teacher layer (--layer_map), cut from the teacher's "
                           "pretrained checkpoint, its vocabulary pruned to the task's text (--prune_vocabulary), "
