@@ -65,7 +65,8 @@ def main() -> None:
     #    side), kept in the distilled student's record with the trade-off drawn (students.png).
     record = distiller.compare()
     accelerator.print(f"\n{record.run_dir}  (quality against latency: students.png)\n"
-                      + comparison_table(record.extra["comparison"], trivial=record.extra.get("trivial")) + f"\n{record.extra['fastest_near_teacher']}")
+                      + comparison_table(record.extra["comparison"], trivial=record.extra.get("trivial"))
+                      + f"\n{record.extra['fastest_near_teacher']}")
 
     # 7. Shared on the Hugging Face Hub with --push_to_hub: the distilled student's model folder, its card and exports.
     push_run(record, options, is_main_process=accelerator.is_main_process)

@@ -59,7 +59,7 @@ def main() -> None:
                         help="models fine-tuned; the first BERT-family one named by --teacher is distilled")
     parser.add_argument("--teacher", default="minilm")
     parser.add_argument("--teacher_epochs", type=int, default=4,
-                        help="epochs of the pretrained models' fine-tunes, which the distillation reuses as its teacher")
+                        help="epochs of the pretrained models' fine-tunes, which distillation reuses as its teacher")
     parser.add_argument("--teacher_learning_rate", type=float, default=1e-4)
     parser.add_argument("--student_epochs", type=int, default=4, help="the main job's (recipes/distill.py)")
     parser.add_argument("--student_steps", type=int, default=640,

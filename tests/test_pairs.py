@@ -33,7 +33,8 @@ def test_pair_student_reads_each_sentence_alone_and_serves_pairs(tmp_path):
     pairs(data, 80, 1)
     out = tmp_path / "out"
     assert run_recipe("distill", ["--dataset", str(data), "--teacher", "bert-tiny", "--teacher_epochs", "1",
-                                  "--no_teacher_guard", "--max_train_samples", "200", "--epochs", "1", "--student_steps", "0",
+                                  "--no_teacher_guard", "--max_train_samples", "200", "--epochs", "1",
+                                  "--student_steps", "0",
                                   "--batch_size", "16", "--output_dir", str(out)]) == 0
     run = next(p for p in out.glob("distill-bilstm-distill-*") if (p / "results.json").is_file())
     config = json.loads((run / "model" / "config.json").read_text())

@@ -119,7 +119,8 @@ def whole_road(tmp_path_factory):
     outputs = tmp_path_factory.mktemp("road")
     command = [sys.executable, str(ROOT / "recipes" / "run_all.py"), "--seeds", "1", "2", "--finetune_models",
                "bert-tiny", "--teacher", "bert-tiny", "--teacher_epochs", "1", "--teacher_learning_rate", "1e-3",
-               "--scratch_epochs", "1", "--rnn_epochs", "1", "--student_epochs", "1", "--student_steps", "0", "--max_transfer_rows", "400",
+               "--scratch_epochs", "1", "--rnn_epochs", "1", "--student_epochs", "1", "--student_steps", "0",
+               "--max_transfer_rows", "400",
                "--max_train_samples", "160", "--max_eval_samples", "80", "--output_dir", str(outputs),
                "--pretrain", "bilm", "--pretrain_corpus_size", "600", "--pretrain_epochs", "1", "--elmo_epochs", "1",
                "--elmo_encoders", "bilm", "--no_teacher_guard"]

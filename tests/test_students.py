@@ -30,7 +30,8 @@ def test_the_bilstm_starts_from_its_teachers_pretrained_words_and_from_random_wi
     spec = ModelSpec(max_length=32)
     known = build_student(STUDENTS["bilstm"], StudentRecipe(None, "minilm", texts, head, spec, None), seed=1)
     unknown = build_student(STUDENTS["bilstm"], StudentRecipe(None, None, texts, head, spec, None), seed=1)
-    assert known.info["embeddings"].startswith("minilm's reading of each word") and unknown.info["embeddings"] == "random"
+    assert known.info["embeddings"].startswith("minilm's reading of each word")
+    assert unknown.info["embeddings"] == "random"
     ids = known.tokenizer.convert_tokens_to_ids(["cat", "dog", "monday"])
     weights = torch.nn.functional.normalize(known.model.embedding.weight[ids], dim=-1)
     assert weights[0] @ weights[1] > weights[0] @ weights[2]  # cat is nearer dog than monday

@@ -332,7 +332,8 @@ class SingleLabel(TaskType):
         return mcnemar(a == references, b == references)  # exact, and what accuracy's paired test has always been
 
     def trivial(self, train_labels, references):
-        return "always the most frequent class", np.full(len(references), np.bincount(np.asarray(train_labels)).argmax())
+        majority = np.bincount(np.asarray(train_labels)).argmax()
+        return "always the most frequent class", np.full(len(references), majority)
 
     def format(self, prediction, names):
         return names[int(prediction)]

@@ -210,8 +210,10 @@ def versus_trivial(task: Task, decisions: dict[str, np.ndarray], *, seed: int = 
             "validation": {"score": model_score, "guess": guess_score, "difference": model_score - guess_score,
                            "test": test["test"], "p_value": test["p_value"],
                            "learned": model_score > guess_score and test["p_value"] < TRIVIAL_ALPHA},
-            "test": {"score": float(statistic(np.arange(len(test_references))[None])[0]),
-                     "ci95": bootstrap_interval(statistic, len(test_references), seed=seed)}}
+            # + 0.0: a constant's correlation is 0, never the -0.0 that rounding can print
+            "test": {"score": float(statistic(np.arange(len(test_references))[None])[0]) + 0.0,
+                     "ci95": [bound + 0.0 for bound in bootstrap_interval(statistic, len(test_references),
+                                                                           seed=seed)]}}
 
 
 def trivial_line(found: dict, kind: TaskType) -> str:

@@ -23,9 +23,9 @@ class DistillConfig:
     teacher_epochs: int | None = field(default=None, metadata={
         "help": "Epochs when a preset teacher is fine-tuned first (default: enough for --teacher_steps, 2 to 20; "
                 "it stops after 3 epochs without a validation gain either way)."})
-    teacher_steps: int = field(default=320, metadata={
-        "help": "The teacher fine-tune's budget in optimizer steps of 32 rows, when --teacher_epochs is not given: "
-                "10 epochs of 1,000 labelled rows, 2 of 5,000."})
+    teacher_steps: int | None = field(default=None, metadata={
+        "help": "The teacher fine-tune's budget in optimizer steps of 32 rows, when --teacher_epochs is not given "
+                "(default by task type: 320, 10 epochs of 1,000 labelled rows; 640 for label sets)."})
     teacher_learning_rate: float | None = field(default=None, metadata={
         "help": "Learning rate of that fine-tune (default by task type: 1e-4; 2e-4 for label sets)."})
     teacher_pooling: str | None = field(default=None, metadata={
@@ -90,7 +90,8 @@ class DistillConfig:
         checks = [
             (self.teacher_epochs is None or self.teacher_epochs >= 1,
              f"--teacher_epochs must be at least 1 (got {self.teacher_epochs})"),
-            (self.teacher_steps >= 1, f"--teacher_steps must be at least 1 (got {self.teacher_steps})"),
+            (self.teacher_steps is None or self.teacher_steps >= 1,
+             f"--teacher_steps must be at least 1 (got {self.teacher_steps})"),
             (self.student_steps >= 0, f"--student_steps must not be negative (got {self.student_steps})"),
             (self.teacher_learning_rate is None or self.teacher_learning_rate > 0,
              f"--teacher_learning_rate must be positive (got {self.teacher_learning_rate})"),

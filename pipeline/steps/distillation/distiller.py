@@ -98,7 +98,7 @@ class Distiller:
         if task.task_type.reads_words and settings.teacher_pooling:
             raise UsageError("--teacher_pooling chooses how a text's label is read, and a tagger reads a tag at every "
                              "word; leave it out")
-        if settings.teacher_epochs and settings.teacher_steps != DistillConfig.teacher_steps:
+        if settings.teacher_epochs and settings.teacher_steps:
             raise UsageError("--teacher_steps sets the teacher's budget when --teacher_epochs is not given; give one "
                              "of the two")
         if task.task_type.reads_words and settings.student != "bilstm":
