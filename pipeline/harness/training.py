@@ -33,7 +33,7 @@ from .data.encoding import length_order, token_counts
 from .errors import UsageError, check_options
 from .models import transformer_layers
 from .tasks import ClassWeights, TaskType
-from .evaluation import predict
+from .evaluation import decide_validation, predict
 from .runs import CHECKPOINTS
 
 
@@ -246,8 +246,7 @@ def task_validation(task: Task) -> Validation:
 
     def scores(model, loader, accelerator) -> dict:  # the loader's rows are in the order predict returns
         outputs, references = kind.outputs(predict(model, loader, accelerator)), kind.encoded_references(loader.dataset)
-        threshold = kind.tune_threshold(outputs, references) if task.tunes_threshold else None
-        decisions = kind.decide(outputs, task.threshold if threshold is None else threshold)
+        decisions, threshold = decide_validation(task, outputs, references)
         validation.decisions = {"predictions": decisions, "references": references}
         return {**kind.validation_scores(decisions, references),
                 **({"threshold": threshold} if threshold is not None else {})}

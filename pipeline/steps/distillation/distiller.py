@@ -16,8 +16,8 @@ from datasets import Dataset, concatenate_datasets
 from ...harness.data import DataSpec, Task, encode, encode_rows, joined_texts, load_texts
 from ...harness.cards import model_card
 from ...harness.errors import UsageError
-from ...harness.evaluation import (evaluate_test, joined, model_predictor, predict_rows, score, trivial_line,
-                                   versus_trivial)
+from ...harness.evaluation import (decide_validation, evaluate_test, joined, model_predictor, predict_rows, score,
+                                   trivial_line, versus_trivial)
 from ...harness.finetuning import train_and_record
 from ...harness.heads import FAMILY, load_classifier
 from ...harness.models import CACHE, ModelSpec, load_tokenizer
@@ -63,9 +63,7 @@ class Distiller:
         self.kind = student_kind(settings.student)
         self.plans = self._check()
         self.teacher_training = teacher_training(
-            task, epochs=settings.teacher_epochs, steps=settings.teacher_steps,
-            learning_rate=settings.teacher_learning_rate, pooling=settings.teacher_pooling,
-            cut_from_teacher=self.kind.from_teacher is not None and settings.teacher_init, seed=settings.teacher_seed,
+            task, settings, cut_from_teacher=self.kind.from_teacher is not None and settings.teacher_init,
             train_config=train_config, max_length=model_spec.max_length)
         if any(plan.fine_tune for plan in self.plans):
             accelerator.print("teacher fine-tune: " + "; ".join(
@@ -148,8 +146,7 @@ class Distiller:
                                                 collate=kind.collator(loaded.tokenizer), accelerator=self.accelerator,
                                                 batch_size=self.train_config.eval_batch_size))
             references = kind.references(self.task.splits["validation"]["label"])
-            threshold = kind.tune_threshold(outputs, references) if self.task.tunes_threshold else None
-            decisions = kind.decide(outputs, self.task.threshold if threshold is None else threshold)
+            decisions, _ = decide_validation(self.task, outputs, references)
             found = versus_trivial(self.task, {"predictions": decisions, "references": references})
         self.teacher_guard = found
         line = trivial_line(found, self.task.task_type)

@@ -73,16 +73,24 @@ def word_vectors(words: list[str], source: LoadedModel, width: int, *, batch_siz
     return vectors
 
 
+_WORD_VECTORS: dict[tuple, torch.Tensor] = {}  # the last vocabulary's vectors, (checkpoint, width, words) -> rows
+
+
 def _pretrained_words(recipe: StudentRecipe, tokenizer, model) -> str | None:
     """The BiLSTM's word embeddings from the teacher's *pretrained* checkpoint (word_vectors), the start a user
-    would otherwise have; None (random, as before) where the checkpoint is unknown or trained here from scratch."""
+    would otherwise have; None (random embeddings) where the checkpoint is unknown or trained here from scratch."""
     preset = PRESETS.get(recipe.pretrained) if recipe.pretrained else None
     if recipe.pretrained is None or (preset is not None and preset.path is None):
         return None
-    source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=None), recipe.head)
     specials = set(tokenizer.all_special_tokens)
     vocabulary = [(word, i) for word, i in tokenizer.get_vocab().items() if word not in specials]
-    vectors = word_vectors([word for word, _ in vocabulary], source, model.config.embedding_dim)
+    words, width = tuple(word for word, _ in vocabulary), model.config.embedding_dim
+    key = (recipe.pretrained, width, words)
+    if key not in _WORD_VECTORS:  # both rows of the comparison build the same student: read the words once
+        source = load_model(replace(recipe.model_spec, model=recipe.pretrained, pooling=None), recipe.head)
+        _WORD_VECTORS.clear()
+        _WORD_VECTORS[key] = word_vectors(list(words), source, width)
+    vectors = _WORD_VECTORS[key]
     with torch.no_grad():
         model.embedding.weight[[i for _, i in vocabulary]] = vectors
     return f"{recipe.pretrained}'s reading of each word (Model2Vec-style, PCA to {model.config.embedding_dim})"

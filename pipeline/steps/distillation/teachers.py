@@ -51,14 +51,15 @@ class TeacherTraining:
     choices: dict[str, str]  # option -> the value and where it came from, printed and recorded
 
 
-def teacher_training(task: Task, *, epochs: int | None, steps: int | None, learning_rate: float | None,
-                     pooling: str | None, cut_from_teacher: bool, seed: int, train_config: TrainConfig,
+def teacher_training(task: Task, settings, *, cut_from_teacher: bool, train_config: TrainConfig,
                      max_length: int) -> TeacherTraining:
-    """The teacher's fine-tune: the options given, else the task type's defaults and a budget in optimizer steps
-    (so 300 labelled rows and 30,000 get about as much training), stopping once validation stops improving."""
+    """The teacher's fine-tune: the options given (`settings`, a DistillConfig), else the task type's defaults and a
+    budget in optimizer steps (so 300 labelled rows and 30,000 get about as much training), stopping once validation
+    stops improving."""
     kind = task.task_type.name
     defaults = TEACHER_DEFAULTS[kind]
-    steps = steps or defaults["steps"]
+    epochs, learning_rate, pooling = settings.teacher_epochs, settings.teacher_learning_rate, settings.teacher_pooling
+    steps = settings.teacher_steps or defaults["steps"]
     per_epoch = math.ceil(len(task.splits["train"]) / TrainConfig.batch_size)
     budget = min(max(math.ceil(steps / per_epoch), 2), MAX_TEACHER_EPOCHS)
     # A DistilBERT cut from the fine-tuned teacher reads [CLS], so that teacher must read it too.
@@ -73,7 +74,7 @@ def teacher_training(task: Task, *, epochs: int | None, steps: int | None, learn
         choices["pooling"] = (f"{pooling} (given)" if pooling else f"{read_out or 'family'} ("
                               + ("--student distil reads [CLS]" if cut_from_teacher and defaults["pooling"] else kind)
                               + ")")
-    config = replace(TrainConfig(), epochs=epochs or budget, seed=seed,
+    config = replace(TrainConfig(), epochs=epochs or budget, seed=settings.teacher_seed,
                      learning_rate=learning_rate or defaults["learning_rate"],
                      mixed_precision=train_config.mixed_precision, early_stopping_patience=TEACHER_PATIENCE,
                      early_stopping_threshold=train_config.early_stopping_threshold)
